@@ -1,0 +1,168 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/netip"
+	"strings"
+
+	"github.com/rs/zerolog"
+
+	"github.com/tlsaudit/tlsaudit/pkg/capture"
+	"github.com/tlsaudit/tlsaudit/pkg/flow"
+	"github.com/tlsaudit/tlsaudit/pkg/policy"
+	"github.com/tlsaudit/tlsaudit/pkg/report"
+)
+
+// prefixList is a repeatable CIDR flag.
+type prefixList []netip.Prefix
+
+func (p *prefixList) String() string {
+	s := make([]string, len(*p))
+	for i, x := range *p {
+		s[i] = x.String()
+	}
+	return strings.Join(s, ",")
+}
+
+func (p *prefixList) Set(v string) error {
+	for _, part := range strings.Split(v, ",") {
+		pfx, err := netip.ParsePrefix(strings.TrimSpace(part))
+		if err != nil {
+			return err
+		}
+		*p = append(*p, pfx.Masked())
+	}
+	return nil
+}
+
+// failOnKinds maps --fail-on to the violation kinds that fail the run. "legacy" includes
+// plaintext: what is worse than legacy TLS fails too.
+var failOnKinds = map[string][]string{
+	"none":      nil,
+	"plaintext": {policy.KindPlaintext},
+	"legacy":    {policy.KindPlaintext, policy.KindLegacyTLS},
+}
+
+func analyze(args []string, stdout, stderr io.Writer, log zerolog.Logger) int {
+	fs := flag.NewFlagSet("analyze", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	format := fs.String("format", "table", "output format: "+strings.Join(report.Formats, ", "))
+	failOn := fs.String("fail-on", "none", "exit 1 when internal pairs are: plaintext, legacy (plaintext or TLS below --min-tls), or none")
+	minTLS := fs.String("min-tls", "TLS1.2", "lowest acceptable TLS version")
+	var internal prefixList
+	fs.Var(&internal, "internal-cidr", "internal (east-west) range, repeatable or comma-separated (default: RFC 1918, 100.64.0.0/10, fc00::/7)")
+	prefix := fs.Int("prefix-bytes", flow.DefaultConfig.PrefixBytes, "bytes of each direction kept for classification")
+	maxFlows := fs.Int("max-flows", flow.DefaultConfig.MaxFlows, "most flows tracked at once; the oldest is finished early past it")
+	maxBuf := fs.Int("max-buffered-bytes", flow.DefaultConfig.MaxBufferedBytes, "most bytes buffered by all flows together")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: tlsaudit analyze [flags] FILE...\n\nExit codes: 0 ok, 1 violations of the --fail-on kind found, 2 usage or input error.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitError
+	}
+	kinds, ok := failOnKinds[*failOn]
+	if !ok {
+		fmt.Fprintf(stderr, "tlsaudit analyze: --fail-on must be plaintext, legacy or none, not %q\n", *failOn)
+		return exitError
+	}
+	if !validFormat(*format) {
+		fmt.Fprintf(stderr, "tlsaudit analyze: --format must be one of %s, not %q\n", strings.Join(report.Formats, ", "), *format)
+		return exitError
+	}
+	files := fs.Args()
+	if len(files) == 0 {
+		fs.Usage()
+		return exitError
+	}
+	pol := policy.Default()
+	if len(internal) > 0 {
+		pol.Internal = internal
+	}
+	v, err := policy.ParseVersion(*minTLS)
+	if err != nil {
+		fmt.Fprintf(stderr, "tlsaudit analyze: --min-tls: %v\n", err)
+		return exitError
+	}
+	pol.MinVersion = v
+
+	b := report.NewBuilder(pol, nil)
+	table := flow.New(flow.Config{PrefixBytes: *prefix, MaxFlows: *maxFlows, MaxBufferedBytes: *maxBuf}, b.Add)
+	dec := capture.NewDecoder()
+	var errs []string
+	var pkt flow.Packet
+	for _, path := range files {
+		if err := readFile(path, dec, table, &pkt); err != nil {
+			log.Error().Err(err).Str("file", path).Msg("read capture")
+			errs = append(errs, err.Error())
+		}
+	}
+	table.Flush()
+	ts, ds := table.Stats(), dec.Stats()
+	audit := b.Build(files, ds.Decoded, limitsHit(ts, ds), errs)
+	if err := report.Write(stdout, audit, *format); err != nil {
+		log.Error().Err(err).Msg("write report")
+		return exitError
+	}
+	switch {
+	case len(errs) > 0:
+		return exitError
+	case audit.HasViolation(kinds...):
+		return exitViolation
+	}
+	return exitOK
+}
+
+func validFormat(f string) bool {
+	for _, x := range report.Formats {
+		if x == f {
+			return true
+		}
+	}
+	return false
+}
+
+// readFile feeds one capture file to the table. On damage it returns the error and
+// keeps what was read.
+func readFile(path string, dec *capture.Decoder, table *flow.Table, pkt *flow.Packet) error {
+	f, err := capture.OpenFile(path, dec)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	for {
+		err := f.Next(pkt)
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		table.Add(pkt)
+	}
+}
+
+// limitsHit lists every bound that was reached, so that a report never hides what it
+// could not see.
+func limitsHit(ts flow.Stats, ds capture.DecodeStats) map[string]uint64 {
+	m := map[string]uint64{}
+	add := func(k string, v uint64) {
+		if v > 0 {
+			m[k] = v
+		}
+	}
+	add("flows_evicted", ts.Evicted)
+	add("buffer_refused", ts.BufferRefused)
+	add("out_of_order_dropped", ts.OutOfOrderDrops)
+	add("snapped_payloads", ts.SnappedPayloads)
+	add("ip_fragments_skipped", ds.Fragments)
+	add("malformed_frames", ds.Malformed)
+	add("unknown_link_frames", ds.UnknownLink)
+	return m
+}

@@ -1,0 +1,72 @@
+// Command tlsaudit finds internal traffic that is not encrypted. `tlsaudit analyze`
+// classifies the flows of pcap/pcapng files and prints a report with an exit code a CI
+// job can gate on.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"runtime/debug"
+
+	"github.com/mattn/go-isatty"
+	"github.com/rs/zerolog"
+)
+
+// Exit codes. They are part of the command-line interface: CI jobs test them.
+const (
+	exitOK        = 0 // ran; no violation of the --fail-on kind
+	exitViolation = 1 // ran; violations of the --fail-on kind were found
+	exitError     = 2 // bad usage, unreadable or damaged input (what was read is still reported)
+)
+
+func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+
+const usage = `usage: tlsaudit <command> [flags]
+
+commands:
+  analyze FILE...   classify the flows of pcap/pcapng files and print a report
+  version           print the version
+
+Run 'tlsaudit analyze -h' for the analyze flags.
+`
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return exitError
+	}
+	log := newLogger(stderr)
+	switch args[0] {
+	case "analyze":
+		return analyze(args[1:], stdout, stderr, log)
+	case "version", "--version", "-version":
+		fmt.Fprintln(stdout, "tlsaudit", version())
+		return exitOK
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return exitOK
+	}
+	fmt.Fprintf(stderr, "tlsaudit: unknown command %q\n\n%s", args[0], usage)
+	return exitError
+}
+
+// newLogger logs JSON, or human-readable lines when stderr is a terminal.
+func newLogger(w io.Writer) zerolog.Logger {
+	if f, ok := w.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
+		w = zerolog.ConsoleWriter{Out: w}
+	}
+	return zerolog.New(w).With().Timestamp().Logger()
+}
+
+func version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				return bi.Main.Version + " " + s.Value[:12]
+			}
+		}
+		return bi.Main.Version
+	}
+	return "(unknown)"
+}

@@ -1,0 +1,145 @@
+package capture
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
+
+	"github.com/tlsaudit/tlsaudit/pkg/flow"
+)
+
+// ErrUnknownFormat is returned for a file that is neither pcap nor pcapng.
+var ErrUnknownFormat = errors.New("unknown capture format")
+
+// FileError is a failure reading a capture file, with the byte offset where the record
+// that failed starts. Packets before it were delivered.
+type FileError struct {
+	Path   string
+	Offset int64
+	Err    error
+}
+
+func (e *FileError) Error() string {
+	return fmt.Sprintf("%s: offset %d: %v", e.Path, e.Offset, e.Err)
+}
+
+func (e *FileError) Unwrap() error { return e.Err }
+
+// packetReader is what pcapgo's pcap and pcapng readers have in common.
+type packetReader interface {
+	ZeroCopyReadPacketData() ([]byte, gopacket.CaptureInfo, error)
+}
+
+// File reads TCP and UDP packets from a pcap or pcapng file.
+type File struct {
+	path     string
+	f        *os.File
+	counter  *countingReader
+	br       *bufio.Reader
+	r        packetReader
+	ng       *pcapgo.NgReader
+	linkType layers.LinkType
+	dec      *Decoder
+	// recordStart is the offset of the record being read, for error messages.
+	recordStart int64
+}
+
+// Pcap and pcapng magic numbers, as the first four bytes of the file read big-endian.
+const (
+	magicPcapMicro        = 0xa1b2c3d4
+	magicPcapMicroSwapped = 0xd4c3b2a1
+	magicPcapNano         = 0xa1b23c4d
+	magicPcapNanoSwapped  = 0x4d3cb2a1
+	magicPcapNG           = 0x0a0d0d0a
+)
+
+// OpenFile opens a capture file, telling pcap from pcapng by its magic number.
+func OpenFile(path string, dec *Decoder) (*File, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	c := &File{path: path, f: f, dec: dec, counter: &countingReader{r: f}}
+	c.br = bufio.NewReaderSize(c.counter, 1<<16)
+	magic, err := c.br.Peek(4)
+	if err != nil {
+		f.Close()
+		return nil, &FileError{Path: path, Err: fmt.Errorf("%w: file shorter than a header", ErrUnknownFormat)}
+	}
+	switch binary.BigEndian.Uint32(magic) {
+	case magicPcapMicro, magicPcapMicroSwapped, magicPcapNano, magicPcapNanoSwapped:
+		r, err := pcapgo.NewReader(c.br)
+		if err != nil {
+			f.Close()
+			return nil, &FileError{Path: path, Err: fmt.Errorf("pcap header: %w", err)}
+		}
+		c.r, c.linkType = r, r.LinkType()
+	case magicPcapNG:
+		r, err := pcapgo.NewNgReader(c.br, pcapgo.NgReaderOptions{WantMixedLinkType: true})
+		if err != nil {
+			f.Close()
+			return nil, &FileError{Path: path, Err: fmt.Errorf("pcapng header: %w", err)}
+		}
+		c.r, c.ng, c.linkType = r, r, r.LinkType()
+	default:
+		f.Close()
+		return nil, &FileError{Path: path, Err: fmt.Errorf("%w (magic %#08x)", ErrUnknownFormat, binary.BigEndian.Uint32(magic))}
+	}
+	return c, nil
+}
+
+// offset is the file position of the next unread byte.
+func (c *File) offset() int64 { return c.counter.n - int64(c.br.Buffered()) }
+
+// Next reads frames until one carries a TCP or UDP packet, and decodes it into p.
+// p.Payload is borrowed until the next call. It returns io.EOF at the end of the file
+// and a *FileError when the file is damaged.
+func (c *File) Next(p *flow.Packet) error {
+	for {
+		c.recordStart = c.offset()
+		data, ci, err := c.r.ZeroCopyReadPacketData()
+		if err != nil {
+			if err == io.EOF {
+				return io.EOF
+			}
+			if errors.Is(err, io.ErrUnexpectedEOF) {
+				err = fmt.Errorf("truncated record: %w", err)
+			}
+			return &FileError{Path: c.path, Offset: c.recordStart, Err: err}
+		}
+		lt := c.linkType
+		if c.ng != nil && len(ci.AncillaryData) > 0 {
+			if l, ok := ci.AncillaryData[0].(layers.LinkType); ok {
+				lt = l
+			}
+		}
+		if c.dec.Decode(lt, data, ci.Timestamp.UnixNano(), ci.Length, p) {
+			return nil
+		}
+	}
+}
+
+// Path returns the file's path.
+func (c *File) Path() string { return c.path }
+
+// Close closes the file.
+func (c *File) Close() error { return c.f.Close() }
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}

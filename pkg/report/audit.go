@@ -1,0 +1,334 @@
+package report
+
+import (
+	"cmp"
+	"slices"
+	"time"
+
+	"github.com/tlsaudit/tlsaudit/pkg/classify"
+	"github.com/tlsaudit/tlsaudit/pkg/flow"
+	"github.com/tlsaudit/tlsaudit/pkg/policy"
+)
+
+// Flow is one flow as written in JSON and NDJSON output. Field names are a stable
+// contract (see DESIGN.md): scripts and tests read them.
+type Flow struct {
+	Transport    string     `json:"transport"`
+	Client       string     `json:"client"`
+	Server       string     `json:"server"`
+	FirstSeen    time.Time  `json:"first_seen"`
+	LastSeen     time.Time  `json:"last_seen"`
+	Packets      uint64     `json:"packets"`
+	Bytes        uint64     `json:"bytes"`
+	Class        string     `json:"class"`
+	TLSVersion   string     `json:"tls_version"`
+	AppProtocol  string     `json:"app_protocol"`
+	StartTLS     bool       `json:"starttls"`
+	SNI          string     `json:"sni"`
+	ALPN         []string   `json:"alpn"`
+	ALPNSelected string     `json:"alpn_selected"`
+	Cipher       string     `json:"cipher"`
+	Group        string     `json:"group"`
+	JA3          string     `json:"ja3"`
+	JA3S         string     `json:"ja3s"`
+	JA4          string     `json:"ja4"`
+	Resumed      bool       `json:"resumed"`
+	HRR          bool       `json:"hrr"`
+	ClientCert   bool       `json:"client_cert"`
+	ECH          bool       `json:"ech"`
+	PostQuantum  bool       `json:"post_quantum"`
+	ServerCert   *CertJSON  `json:"server_cert,omitempty"`
+	Internal     bool       `json:"internal"`
+	ClientName   string     `json:"client_name"`
+	ServerName   string     `json:"server_name"`
+	Midstream    bool       `json:"midstream"`
+	Reason       string     `json:"reason,omitempty"`
+	ParseError   string     `json:"parse_error,omitempty"`
+	Violation    string     `json:"violation,omitempty"`
+	pairKey      pairKey
+}
+
+// CertJSON is the server certificate's clear-text identity (TLS 1.2 and earlier).
+type CertJSON struct {
+	Subject  string    `json:"subject"`
+	Issuer   string    `json:"issuer"`
+	NotAfter time.Time `json:"not_after"`
+}
+
+// Pair aggregates the flows from one client to one server port: the unit people act on.
+type Pair struct {
+	Transport  string         `json:"transport"`
+	Client     string         `json:"client"` // workload name when known, else IP
+	Server     string         `json:"server"`
+	Port       uint16         `json:"port"`
+	Internal   bool           `json:"internal"`
+	Class      string         `json:"class"` // the worst class among its flows
+	Classes    map[string]int `json:"classes"`
+	Versions   map[string]int `json:"tls_versions"`
+	Apps       []string       `json:"app_protocols"`
+	SNIs       []string       `json:"snis"`
+	Flows      int            `json:"flows"`
+	Bytes      uint64         `json:"bytes"`
+	FirstSeen  time.Time      `json:"first_seen"`
+	LastSeen   time.Time      `json:"last_seen"`
+	Violations []string       `json:"violations"`
+}
+
+// Violation is an internal pair that breaks the policy, with one flow as evidence.
+type Violation struct {
+	Kind       string    `json:"kind"`
+	Transport  string    `json:"transport"`
+	Client     string    `json:"client"`
+	Server     string    `json:"server"`
+	Port       uint16    `json:"port"`
+	Flows      int       `json:"flows"`
+	TLSVersion string    `json:"tls_version,omitempty"`
+	App        string    `json:"app_protocol,omitempty"`
+	Sample     string    `json:"sample_flow"` // client ip:port -> server ip:port
+	FirstSeen  time.Time `json:"first_seen"`
+	LastSeen   time.Time `json:"last_seen"`
+}
+
+// Summary counts the whole run.
+type Summary struct {
+	Files           []string          `json:"files"`
+	Packets         uint64            `json:"packets"`
+	Flows           int               `json:"flows"`
+	InternalFlows   int               `json:"internal_flows"`
+	Pairs           int               `json:"pairs"`
+	Classes         map[string]int    `json:"classes"`
+	TLSVersions     map[string]int    `json:"tls_versions"`
+	UnknownReasons  map[string]int    `json:"unknown_reasons"`
+	ParseErrors     map[string]int    `json:"parse_errors"`
+	Violations      map[string]int    `json:"violations"`
+	Limits          map[string]uint64 `json:"limits_hit"`
+	Errors          []string          `json:"errors"`
+	MinTLSVersion   string            `json:"min_tls_version"`
+}
+
+// Audit is the whole offline report.
+type Audit struct {
+	Summary    Summary     `json:"summary"`
+	Flows      []Flow      `json:"flows"`
+	Pairs      []Pair      `json:"pairs"`
+	Violations []Violation `json:"violations"`
+}
+
+// Namer names an address (namespace/workload), or returns "" when it cannot.
+type Namer interface {
+	Name(addr string) string
+}
+
+// Builder accumulates flow records into an Audit. Not safe for concurrent use.
+type Builder struct {
+	pol   *policy.Policy
+	names Namer
+	flows []Flow
+}
+
+// NewBuilder returns a builder that judges flows by pol and names ends with names
+// (which may be nil).
+func NewBuilder(pol *policy.Policy, names Namer) *Builder {
+	return &Builder{pol: pol, names: names}
+}
+
+// Add converts one finished flow record. It copies what it keeps.
+func (b *Builder) Add(r *flow.Record) {
+	v := &r.Verdict
+	f := Flow{
+		Transport:    r.Transport(),
+		Client:       r.Client.String(),
+		Server:       r.Server.String(),
+		FirstSeen:    r.FirstSeen,
+		LastSeen:     r.LastSeen,
+		Packets:      r.Packets(),
+		Bytes:        r.Bytes(),
+		Class:        v.Class.String(),
+		TLSVersion:   v.Version.String(),
+		AppProtocol:  appName(v),
+		StartTLS:     v.StartTLS,
+		SNI:          v.SNI,
+		ALPN:         v.ALPN,
+		ALPNSelected: v.ALPNServer,
+		JA3:          v.JA3,
+		JA3S:         v.JA3S,
+		JA4:          v.JA4,
+		Resumed:      v.Resumed,
+		HRR:          v.HRR,
+		ClientCert:   v.ClientCert,
+		ECH:          v.ECH,
+		PostQuantum:  v.PQ,
+		Internal:     b.pol.IsInternal(r.Client.Addr()) && b.pol.IsInternal(r.Server.Addr()),
+		Midstream:    r.Midstream,
+		Reason:       v.Reason,
+		ParseError:   v.ParseError,
+	}
+	if f.ALPN == nil {
+		f.ALPN = []string{}
+	}
+	if v.Cipher != 0 {
+		f.Cipher = classify.CipherSuiteName(v.Cipher)
+	}
+	if v.Group != 0 {
+		f.Group = classify.GroupName(v.Group)
+	}
+	if c := v.ServerCert; c != nil {
+		f.ServerCert = &CertJSON{Subject: c.Subject, Issuer: c.Issuer, NotAfter: c.NotAfter}
+	}
+	if b.names != nil {
+		f.ClientName = b.names.Name(r.Client.Addr().String())
+		f.ServerName = b.names.Name(r.Server.Addr().String())
+	}
+	if f.Internal {
+		f.Violation = b.pol.Violation(v)
+	}
+	f.pairKey = pairKey{
+		transport: f.Transport,
+		client:    cmp.Or(f.ClientName, r.Client.Addr().String()),
+		server:    cmp.Or(f.ServerName, r.Server.Addr().String()),
+		port:      r.Server.Port(),
+	}
+	b.flows = append(b.flows, f)
+}
+
+func appName(v *classify.Verdict) string {
+	if v.App != classify.AppNone {
+		return v.App.String()
+	}
+	return v.AppOther
+}
+
+type pairKey struct {
+	transport, client, server string
+	port                      uint16
+}
+
+// classSeverity orders classes for a pair's headline: the worst flow speaks for it.
+var classSeverity = map[string]int{"ssh": 0, "encrypted": 0, "tls": 1, "unknown": 2, "plaintext": 3}
+
+// Build finishes the audit: flows sorted by time, pairs and violations sorted worst
+// first. stats and files fill the summary.
+func (b *Builder) Build(files []string, packets uint64, limits map[string]uint64, errs []string) *Audit {
+	a := &Audit{Flows: b.flows, Pairs: []Pair{}, Violations: []Violation{}}
+	slices.SortStableFunc(a.Flows, func(x, y Flow) int { return x.FirstSeen.Compare(y.FirstSeen) })
+	s := Summary{
+		Files: files, Packets: packets, Flows: len(a.Flows),
+		Classes: map[string]int{}, TLSVersions: map[string]int{}, UnknownReasons: map[string]int{},
+		ParseErrors: map[string]int{}, Violations: map[string]int{}, Limits: limits, Errors: errs,
+		MinTLSVersion: b.pol.MinVersion.String(),
+	}
+	if s.Files == nil {
+		s.Files = []string{}
+	}
+	if s.Errors == nil {
+		s.Errors = []string{}
+	}
+	pairs := map[pairKey]*Pair{}
+	viol := map[pairKey]map[string]*Violation{}
+	for i := range a.Flows {
+		f := &a.Flows[i]
+		s.Classes[f.Class]++
+		if f.TLSVersion != "" {
+			s.TLSVersions[f.TLSVersion]++
+		}
+		if f.Class == "unknown" {
+			s.UnknownReasons[cmp.Or(f.Reason, "unspecified")]++
+		}
+		if f.ParseError != "" {
+			s.ParseErrors[f.ParseError]++
+		}
+		if f.Internal {
+			s.InternalFlows++
+		}
+		p := pairs[f.pairKey]
+		if p == nil {
+			p = &Pair{
+				Transport: f.Transport, Client: f.pairKey.client, Server: f.pairKey.server, Port: f.pairKey.port,
+				Internal: f.Internal, Class: f.Class, Classes: map[string]int{}, Versions: map[string]int{},
+				Apps: []string{}, SNIs: []string{}, Violations: []string{}, FirstSeen: f.FirstSeen, LastSeen: f.LastSeen,
+			}
+			pairs[f.pairKey] = p
+		}
+		p.Flows++
+		p.Bytes += f.Bytes
+		p.Classes[f.Class]++
+		if f.TLSVersion != "" {
+			p.Versions[f.TLSVersion]++
+		}
+		if classSeverity[f.Class] > classSeverity[p.Class] {
+			p.Class = f.Class
+		}
+		p.Internal = p.Internal && f.Internal
+		addUnique(&p.Apps, f.AppProtocol)
+		addUnique(&p.SNIs, f.SNI)
+		if f.FirstSeen.Before(p.FirstSeen) {
+			p.FirstSeen = f.FirstSeen
+		}
+		if f.LastSeen.After(p.LastSeen) {
+			p.LastSeen = f.LastSeen
+		}
+		if f.Violation == "" {
+			continue
+		}
+		addUnique(&p.Violations, f.Violation)
+		vs := viol[f.pairKey]
+		if vs == nil {
+			vs = map[string]*Violation{}
+			viol[f.pairKey] = vs
+		}
+		v := vs[f.Violation]
+		if v == nil {
+			v = &Violation{
+				Kind: f.Violation, Transport: f.Transport, Client: p.Client, Server: p.Server, Port: p.Port,
+				TLSVersion: f.TLSVersion, App: f.AppProtocol, Sample: f.Client + " -> " + f.Server,
+				FirstSeen: f.FirstSeen, LastSeen: f.LastSeen,
+			}
+			vs[f.Violation] = v
+		}
+		v.Flows++
+		if f.LastSeen.After(v.LastSeen) {
+			v.LastSeen = f.LastSeen
+		}
+		if v.App == "" {
+			v.App = f.AppProtocol
+		}
+	}
+	for _, p := range pairs {
+		a.Pairs = append(a.Pairs, *p)
+	}
+	slices.SortFunc(a.Pairs, func(x, y Pair) int {
+		return cmp.Or(
+			cmp.Compare(classSeverity[y.Class], classSeverity[x.Class]),
+			cmp.Compare(x.Client, y.Client), cmp.Compare(x.Server, y.Server),
+			cmp.Compare(x.Port, y.Port), cmp.Compare(x.Transport, y.Transport))
+	})
+	for _, vs := range viol {
+		for _, v := range vs {
+			a.Violations = append(a.Violations, *v)
+			s.Violations[v.Kind]++
+		}
+	}
+	slices.SortFunc(a.Violations, func(x, y Violation) int {
+		return cmp.Or(cmp.Compare(x.Kind, y.Kind), cmp.Compare(x.Client, y.Client),
+			cmp.Compare(x.Server, y.Server), cmp.Compare(x.Port, y.Port))
+	})
+	s.Pairs = len(a.Pairs)
+	a.Summary = s
+	return a
+}
+
+func addUnique(list *[]string, s string) {
+	if s != "" && !slices.Contains(*list, s) {
+		*list = append(*list, s)
+	}
+}
+
+// HasViolation reports whether the audit holds a violation of one of the kinds.
+func (a *Audit) HasViolation(kinds ...string) bool {
+	for _, v := range a.Violations {
+		if slices.Contains(kinds, v.Kind) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,154 @@
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strings"
+	"text/tabwriter"
+)
+
+// Formats accepted by Write.
+var Formats = []string{"table", "json", "ndjson"}
+
+// Write renders the audit in format to w.
+func Write(w io.Writer, a *Audit, format string) error {
+	switch format {
+	case "table":
+		return writeTable(w, a)
+	case "json":
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(a)
+	case "ndjson":
+		enc := json.NewEncoder(w)
+		for i := range a.Flows {
+			if err := enc.Encode(&a.Flows[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return fmt.Errorf("unknown format %q (want %s)", format, strings.Join(Formats, ", "))
+}
+
+func writeTable(w io.Writer, a *Audit) error {
+	s := &a.Summary
+	bw := &errWriter{w: w}
+	bw.printf("tlsaudit: %d packets, %d flows (%d internal), %d service pairs from %s\n",
+		s.Packets, s.Flows, s.InternalFlows, s.Pairs, strings.Join(s.Files, ", "))
+	bw.printf("classes: %s\n", counts(s.Classes))
+	if len(s.TLSVersions) > 0 {
+		bw.printf("tls versions: %s\n", counts(s.TLSVersions))
+	}
+	if len(s.UnknownReasons) > 0 {
+		bw.printf("unknown because: %s\n", counts(s.UnknownReasons))
+	}
+	if len(s.ParseErrors) > 0 {
+		bw.printf("parse errors: %s\n", counts(s.ParseErrors))
+	}
+	if len(s.Limits) > 0 {
+		bw.printf("limits hit: %s\n", countsU(s.Limits))
+	}
+
+	bw.printf("\nVIOLATIONS (internal pairs; plaintext, or TLS below %s)\n", s.MinTLSVersion)
+	if len(a.Violations) == 0 {
+		bw.printf("none\n")
+	} else {
+		tw := tabwriter.NewWriter(bw, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "KIND\tCLIENT\tSERVER\tPORT\tPROTO\tFLOWS\tDETAIL\tSAMPLE")
+		for _, v := range a.Violations {
+			detail := strings.TrimSpace(v.App + " " + v.TLSVersion)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%d\t%s\t%s\n", v.Kind, v.Client, v.Server, v.Port, v.Transport, v.Flows, dash(detail), v.Sample)
+		}
+		tw.Flush()
+	}
+
+	bw.printf("\nSERVICE PAIRS\n")
+	tw := tabwriter.NewWriter(bw, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "CLIENT\tSERVER\tPORT\tPROTO\tCLASS\tTLS\tAPP\tFLOWS\tBYTES\tINTERNAL\tSNI")
+	for _, p := range a.Pairs {
+		cls := p.Class
+		if len(p.Classes) > 1 {
+			cls = counts(p.Classes)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n",
+			p.Client, p.Server, p.Port, p.Transport, cls, dash(strings.Join(slices.Sorted(maps.Keys(p.Versions)), ",")),
+			dash(strings.Join(p.Apps, ",")), p.Flows, humanBytes(p.Bytes), yesNo(p.Internal), dash(strings.Join(p.SNIs, ",")))
+	}
+	tw.Flush()
+	for _, e := range s.Errors {
+		bw.printf("\nerror: %s\n", e)
+	}
+	return bw.err
+}
+
+// counts renders a map as "a 3, b 1", largest first.
+func counts(m map[string]int) string {
+	keys := slices.Collect(maps.Keys(m))
+	slices.SortFunc(keys, func(a, b string) int {
+		if m[a] != m[b] {
+			return m[b] - m[a]
+		}
+		return strings.Compare(a, b)
+	})
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s %d", k, m[k])
+	}
+	return strings.Join(parts, ", ")
+}
+
+func countsU(m map[string]uint64) string {
+	keys := slices.Sorted(maps.Keys(m))
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s %d", k, m[k])
+	}
+	return strings.Join(parts, ", ")
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+func humanBytes(n uint64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1fG", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1fM", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1fK", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%dB", n)
+}
+
+// errWriter remembers the first write error so rendering code can stay linear.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) Write(p []byte) (int, error) {
+	if e.err != nil {
+		return 0, e.err
+	}
+	n, err := e.w.Write(p)
+	e.err = err
+	return n, err
+}
+
+func (e *errWriter) printf(format string, args ...any) { fmt.Fprintf(e, format, args...) }
