@@ -1,0 +1,109 @@
+package main
+
+import (
+	"bufio"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"sync"
+	"testing"
+
+	"github.com/tlsaudit/tlsaudit/internal/pcapgen"
+	"github.com/tlsaudit/tlsaudit/pkg/capture"
+	"github.com/tlsaudit/tlsaudit/pkg/flow"
+)
+
+// benchCapture generates (once, then reuses) a multi-hundred-MB capture of many TLS
+// 1.3, TLS 1.2, HTTP and Redis connections with bulk data, interleaved 64 at a time.
+// TLSAUDIT_BENCH_MB sets its approximate size (default 300).
+var benchCapture = sync.OnceValues(func() (string, error) {
+	mb := 300
+	if s := os.Getenv("TLSAUDIT_BENCH_MB"); s != "" {
+		if n, err := strconv.Atoi(s); err == nil && n > 0 {
+			mb = n
+		}
+	}
+	dir := filepath.Join("..", "..", "testdata", "gen")
+	path := filepath.Join(dir, "bench-"+strconv.Itoa(mb)+"mb.pcap")
+	if _, err := os.Stat(path); err == nil {
+		return path, nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	tmpl, err := pcapgen.Templates()
+	if err != nil {
+		return "", err
+	}
+	f, err := os.Create(path + ".tmp")
+	if err != nil {
+		return "", err
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	// About 24 packets and 26 KB per connection with 8 bulk segments each way.
+	flows := mb << 20 / (26 << 10)
+	if _, err := pcapgen.Write(w, tmpl, pcapgen.Options{Flows: flows, DataSegments: 8, Concurrent: 64}); err != nil {
+		f.Close()
+		return "", err
+	}
+	if err := w.Flush(); err != nil {
+		f.Close()
+		return "", err
+	}
+	if err := f.Close(); err != nil {
+		return "", err
+	}
+	return path, os.Rename(path+".tmp", path)
+})
+
+// BenchmarkAnalyze runs the offline pipeline (read, decode, flow table, classify) over
+// the generated capture and reports packets per second and heap allocations per packet.
+func BenchmarkAnalyze(b *testing.B) {
+	path, err := benchCapture()
+	if err != nil {
+		b.Fatal(err)
+	}
+	st, _ := os.Stat(path)
+	b.SetBytes(st.Size())
+	var packets, flows uint64
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for b.Loop() {
+		flows = 0
+		table := flow.New(flow.Config{}, func(*flow.Record) { flows++ })
+		dec := capture.NewDecoder()
+		var pkt flow.Packet
+		if err := readFile(path, dec, table, &pkt); err != nil {
+			b.Fatal(err)
+		}
+		table.Flush()
+		packets += dec.Stats().Decoded
+	}
+	runtime.ReadMemStats(&after)
+	b.ReportMetric(float64(packets)/b.Elapsed().Seconds(), "packets/s")
+	b.ReportMetric(float64(after.Mallocs-before.Mallocs)/float64(packets), "allocs/packet")
+	b.ReportMetric(float64(flows), "flows")
+}
+
+// BenchmarkTshark runs tshark over the same file, extracting the handshake fields a
+// TLS audit needs, for a ratio against BenchmarkAnalyze in the same run.
+func BenchmarkTshark(b *testing.B) {
+	if _, err := exec.LookPath("tshark"); err != nil {
+		b.Skip("tshark not installed")
+	}
+	path, err := benchCapture()
+	if err != nil {
+		b.Fatal(err)
+	}
+	st, _ := os.Stat(path)
+	b.SetBytes(st.Size())
+	for b.Loop() {
+		cmd := exec.Command("tshark", "-n", "-r", path, "-Y", "tls.handshake.type==1 || tls.handshake.type==2",
+			"-T", "fields", "-e", "tcp.stream", "-e", "tls.handshake.extensions.supported_version", "-e", "tls.handshake.extensions_server_name")
+		if out, err := cmd.Output(); err != nil {
+			b.Fatalf("tshark: %v %s", err, out)
+		}
+	}
+}
