@@ -23,7 +23,7 @@ func TestStreamInsert(t *testing.T) {
 		{"reordered", 100, []seg{{6, "world"}, {0, "hello "}}, "hello world", false},
 		{"retransmission", 100, []seg{{0, "hello "}, {0, "hello "}, {6, "world"}}, "hello world", false},
 		{"overlap keeps first copy", 100, []seg{{0, "abcd"}, {2, "XXef"}}, "abcdef", false},
-		{"pending first copy wins", 100, []seg{{4, "efgh"}, {2, "XXYYij"}, {0, "ab"}}, "abXXefghij", false},
+		{"pending first copy wins", 100, []seg{{4, "efgh"}, {2, "XXYYij"}, {0, "ab"}}, "abXXefgh", false},
 		{"three holes filled", 100, []seg{{9, "j"}, {6, "gh"}, {3, "de"}, {0, "abc"}, {5, "f"}, {8, "i"}}, "abcdefghij", false},
 		{"gap stops prefix", 100, []seg{{0, "abc"}, {5, "fgh"}}, "abc", false},
 		{"limit cuts", 5, []seg{{0, "abc"}, {3, "defgh"}}, "abcde", true},

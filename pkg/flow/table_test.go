@@ -98,7 +98,7 @@ func TestTablePlaintextHTTP(t *testing.T) {
 	if r.Client.String() != "10.0.0.1:40000" || r.Server.String() != "10.0.0.2:8080" || r.Midstream {
 		t.Errorf("client %v server %v midstream %v", r.Client, r.Server, r.Midstream)
 	}
-	if r.PacketsToServer != 3+6+1 || r.PacketsToClient != 1+1+1 {
+	if r.PacketsToServer != 2+6+1 || r.PacketsToClient != 1+1+1 {
 		t.Errorf("packets %d/%d", r.PacketsToServer, r.PacketsToClient)
 	}
 }
@@ -108,8 +108,9 @@ func TestTablePlaintextHTTP(t *testing.T) {
 func TestTableReorderedRequest(t *testing.T) {
 	tbl, recs := collect(Config{})
 	c := newConn("10.0.0.1:40000", "10.0.0.2:8080")
+	opening := c.open()
 	segs := c.send(true, httpRequest, 8)
-	feed(tbl, c.open(), reversed(segs), segs[:2], c.close())
+	feed(tbl, opening, reversed(segs), segs[:2], c.close())
 	tbl.Flush()
 	if got := (*recs)[0].Verdict; got.Class != classify.ClassPlaintext || got.App != classify.AppHTTP {
 		t.Errorf("verdict %v/%v, want plaintext/http", got.Class, got.App)
@@ -191,7 +192,7 @@ func TestTableIdleExpiry(t *testing.T) {
 // TestTableBudget gives the table room for one flow's prefix only: the second flow
 // cannot keep its bytes, and must say unknown rather than guess.
 func TestTableBudget(t *testing.T) {
-	tbl, recs := collect(Config{MaxBufferedBytes: 2048})
+	tbl, recs := collect(Config{MaxBufferedBytes: 1024})
 	a := newConn("10.0.0.1:40000", "10.0.0.2:8080")
 	b := newConn("10.0.0.3:40000", "10.0.0.2:8080")
 	feed(tbl, a.open(), b.open(), a.send(true, "\x16\x03\x01\x05\xdc", 1448), b.send(true, "GET / HTTP/1.1\r\n", 1448))
