@@ -57,8 +57,11 @@ func matchLit(b []byte, s string, fold bool) int {
 // containsFold reports whether b contains s, ignoring ASCII case; s must
 // be upper case.
 func containsFold(b []byte, s string) bool {
+	if len(s) == 0 {
+		return true
+	}
 	for i := 0; i+len(s) <= len(b); i++ {
-		if matchLit(b[i:], s, true) == 1 {
+		if upper(b[i]) == s[0] && matchLit(b[i:], s, true) == 1 {
 			return true
 		}
 	}

@@ -110,8 +110,10 @@ const (
 	tlsNo                   // something else
 )
 
-// tlsAtOffset checks the bytes of b from off.
-func tlsAtOffset(b []byte, off int) tlsAt {
+// tlsAtOffset checks the bytes of b from off. The client's first record
+// must be a handshake record (its ClientHello); the server's may also be
+// an alert.
+func tlsAtOffset(b []byte, off int, client bool) tlsAt {
 	if off < 0 || off > len(b) {
 		return tlsNo
 	}
@@ -120,20 +122,36 @@ func tlsAtOffset(b []byte, off int) tlsAt {
 	case len(r) == 0:
 		return tlsAbsent
 	case len(r) >= 5:
-		if LooksLikeTLS(r) {
+		if looksLikeTLSRecordHeader(r) || (!client && LooksLikeTLS(r)) {
 			return tlsYes
 		}
 		return tlsNo
-	case r[0] < 20 || r[0] > 24, len(r) > 1 && r[1] != 3, len(r) > 2 && r[2] > 4:
+	case r[0] != recordTypeHandshake && (client || r[0] != recordTypeAlert),
+		len(r) > 1 && r[1] != 3, len(r) > 2 && r[2] > 4:
 		return tlsNo
 	}
 	return tlsPartial
 }
 
+// maxTLSRecord is the largest TLS record length: 2^14 plus 2048 bytes of
+// expansion (RFC 5246 §6.2.3).
+const maxTLSRecord = 18432
+
+// looksLikeTLSRecordHeader reports whether b starts with the header of a
+// TLS handshake record: content type 22, major version 3, minor version at
+// most 4, and a length of 1 to 18432 bytes (RFC 8446 §5.1, RFC 5246 §6.2).
+func looksLikeTLSRecordHeader(b []byte) bool {
+	if len(b) < 5 || b[0] != recordTypeHandshake || b[1] != 3 || b[2] > 4 {
+		return false
+	}
+	n := be16(b[3:])
+	return n > 0 && n <= maxTLSRecord
+}
+
 // checkTLSAt turns two found offsets into UpgradeDone when TLS starts at
 // one of them at least and neither holds other bytes.
 func checkTLSAt(client, server []byte, c, s int) (int, int, UpgradeState) {
-	ct, stt := tlsAtOffset(client, c), tlsAtOffset(server, s)
+	ct, stt := tlsAtOffset(client, c, true), tlsAtOffset(server, s, false)
 	switch {
 	case ct == tlsNo || stt == tlsNo:
 		return -1, -1, UpgradeNone
