@@ -10,22 +10,39 @@ type App uint8
 // FindStartTLS know. Their String values are the `app_protocol` vocabulary
 // of DESIGN.md and are stable.
 const (
-	AppNone       App = iota // nothing recognised
-	AppHTTP                  // HTTP/1.x (RFC 9112), including an Upgrade: h2c request
-	AppH2C                   // HTTP/2 over cleartext TCP with prior knowledge (RFC 9113 §3.3)
-	AppPostgreSQL            // PostgreSQL frontend/backend protocol 3.x
-	AppMySQL                 // MySQL / MariaDB client/server protocol 10
-	AppRedis                 // Redis RESP2/RESP3 and inline commands
-	AppSMTP                  // SMTP (RFC 5321) and LMTP (RFC 2033)
-	AppIMAP                  // IMAP4 (RFC 3501, RFC 9051)
-	AppPOP3                  // POP3 (RFC 1939)
-	AppFTP                   // FTP control connection (RFC 959)
-	AppLDAP                  // LDAPv3 (RFC 4511)
-	AppDNS                   // DNS over UDP or TCP (RFC 1035)
-	AppSSH                   // SSH identification exchange (RFC 4253 §4.2)
-	AppXMPP                  // XMPP client or server streams (RFC 6120)
-	AppIRC                   // IRC client protocol (RFC 2812, IRCv3)
-	AppKafka                 // Apache Kafka wire protocol requests
+	// AppNone means that no protocol was recognised.
+	AppNone App = iota
+	// AppHTTP is HTTP/1.x (RFC 9112), including a request to upgrade to h2c.
+	AppHTTP
+	// AppH2C is HTTP/2 over cleartext TCP with prior knowledge (RFC 9113 §3.3).
+	AppH2C
+	// AppPostgreSQL is the PostgreSQL frontend/backend protocol 3.x.
+	AppPostgreSQL
+	// AppMySQL is the MySQL / MariaDB client/server protocol 10.
+	AppMySQL
+	// AppRedis is Redis RESP2/RESP3 and inline commands.
+	AppRedis
+	// AppSMTP is SMTP (RFC 5321) and LMTP (RFC 2033).
+	AppSMTP
+	// AppIMAP is IMAP4 (RFC 3501, RFC 9051).
+	AppIMAP
+	// AppPOP3 is POP3 (RFC 1939).
+	AppPOP3
+	// AppFTP is the FTP control connection (RFC 959).
+	AppFTP
+	// AppLDAP is LDAPv3 (RFC 4511).
+	AppLDAP
+	// AppDNS is DNS over UDP or TCP (RFC 1035).
+	AppDNS
+	// AppSSH is the SSH identification exchange (RFC 4253 §4.2); the rest of
+	// an SSH connection is encrypted.
+	AppSSH
+	// AppXMPP is XMPP client or server streams (RFC 6120).
+	AppXMPP
+	// AppIRC is the IRC client protocol (RFC 2812, IRCv3).
+	AppIRC
+	// AppKafka is the Apache Kafka wire protocol.
+	AppKafka
 
 	numApps // keep last
 )
@@ -159,8 +176,9 @@ func DetectStream(client, server []byte) (app App, more bool) {
 // of each direction (either may be nil) and the two ports. Only DNS is
 // recognised (RFC 1035 §4.1: a sane header and a question that parses, with
 // a response matching its query). The ports never suffice on their own:
-// they only let a lone response whose answer section does not parse count
-// as DNS when one end uses a DNS port (53, 5353 mDNS, 5355 LLMNR).
+// they only break ties, letting a lone message whose header and question
+// parse but whose other records do not count as DNS when one end uses a
+// DNS port (53, 5353 mDNS, 5355 LLMNR).
 //
 // DetectDatagram allocates nothing and is safe for concurrent use.
 func DetectDatagram(client, server []byte, clientPort, serverPort uint16) App {
@@ -175,7 +193,7 @@ func DetectDatagram(client, server []byte, clientPort, serverPort uint16) App {
 			return AppDNS
 		}
 	case qok:
-		if !q.response && q.strictQuery {
+		if !q.response && (q.strictQuery || dnsPort) {
 			return AppDNS
 		}
 	case rok:

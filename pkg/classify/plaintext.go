@@ -168,8 +168,10 @@ type command struct {
 }
 
 // commandSide judges the first line of b against cmds (compared without
-// regard to case). The first command that matches gives the result; a line
-// that b ends inside of is a prefix while it can still become a command.
+// regard to case). The first command that matches gives the result, but a
+// conclusive command not written in upper case only counts as consistent;
+// a line that b ends inside of is a prefix while it can still become a
+// command.
 func commandSide(b []byte, cmds []command) side {
 	if len(b) == 0 {
 		return sideEmpty
@@ -211,9 +213,23 @@ func commandSide(b []byte, cmds []command) side {
 		case c.arg == argNo && hasArg, c.arg == argYes && !hasArg:
 			continue
 		}
+		if c.ev == sideStrong && !isUpper(ln[:len(c.name)]) {
+			// Clients send commands in upper case; "the id is 5" is text.
+			return sideWeak
+		}
 		return c.ev
 	}
 	return sideNo
+}
+
+// isUpper reports whether b holds no lower-case ASCII letter.
+func isUpper(b []byte) bool {
+	for _, c := range b {
+		if c >= 'a' && c <= 'z' {
+			return false
+		}
+	}
+	return true
 }
 
 // reply is what replySide learnt from an SMTP/FTP style reply.
@@ -352,7 +368,8 @@ func h2ServerSide(b []byte) side {
 	if len(b) == 0 {
 		return sideEmpty
 	}
-	if len(b) >= 4 && b[3] != 4 && b[3] != 7 {
+	// The 24-bit frame length of a SETTINGS or GOAWAY frame is small.
+	if b[0] != 0 || (len(b) > 1 && b[1] > 0x40) || (len(b) >= 4 && b[3] != 4 && b[3] != 7) {
 		return sideNo
 	}
 	if len(b) < 9 {

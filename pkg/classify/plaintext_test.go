@@ -359,6 +359,12 @@ func TestDetectStream(t *testing.T) {
 
 		// Plain text that proves nothing.
 		{name: "free text", client: "Good morning, how are you?\r\n", want: AppNone},
+		{name: "text with an IMAP word", client: "the id is 5\r\n", want: AppNone, more: true},
+		{name: "text with an IMAP word, greeting", client: "the id is 5\r\n", server: "* OK ready\r\n", want: AppIMAP},
+		{name: "lower-case EHLO", client: "ehlo x\r\n", want: AppNone, more: true},
+		{name: "lower-case EHLO after 220", client: "ehlo x\r\n", server: "220 ready\r\n", want: AppSMTP},
+		{name: "h2 frame prefix", client: h2Preface, server: "\x00\x00", want: AppH2C},
+		{name: "HTTP, 3 odd server bytes", client: "GET / HTTP/1.1\r\n", server: "abc", want: AppNone},
 		{name: "free text starting like HELLO", client: "hello there, how are you?\r\n", want: AppNone, more: true},
 		{name: "IRC empty server line", client: "NICK bob\r\n", server: "\r\n", want: AppNone},
 		{name: "binary", client: "\x8f\x01\x7e\x33\x00\xff\xfe\x10", server: "\x01\x02\x03", want: AppNone},
@@ -438,6 +444,8 @@ func TestDetectDatagram(t *testing.T) {
 		{"bad class", badClass, nil, 40000, 53, AppNone},
 		{"Z bit set", zBit, nil, 40000, 53, AppNone},
 		{"query with answers", withAnswer, nil, 40000, 53, AppNone},
+		{"query with a broken EDNS record, DNS port", query[:len(query)-3], nil, 40000, 53, AppDNS},
+		{"query with a broken EDNS record, other port", query[:len(query)-3], nil, 40000, 9999, AppNone},
 		{"label too long", longLabel, nil, 40000, 53, AppNone},
 		{"header only", query[:12], nil, 40000, 53, AppNone},
 		{"port alone", []byte("hello"), nil, 40000, 53, AppNone},
