@@ -12,6 +12,8 @@ require (
 require (
 	github.com/cilium/ebpf v0.22.0 // indirect
 	github.com/mattn/go-colorable v0.1.14 // indirect
+	github.com/vishvananda/netlink v1.3.1 // indirect
+	github.com/vishvananda/netns v0.0.5 // indirect
 	golang.org/x/net v0.62.0 // indirect
 	golang.org/x/sys v0.50.0 // indirect
 )

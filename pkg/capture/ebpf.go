@@ -1,0 +1,257 @@
+package capture
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"unsafe"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/link"
+	"github.com/cilium/ebpf/ringbuf"
+	"github.com/cilium/ebpf/rlimit"
+	"github.com/rs/zerolog"
+
+	"github.com/tlsaudit/tlsaudit/pkg/flow"
+)
+
+// EBPFConfig sizes the kernel side.
+type EBPFConfig struct {
+	// BudgetPerDirection is how many payload bytes of each direction of a new flow
+	// are copied to userspace (default 4096).
+	BudgetPerDirection uint32
+	// MaxFlows sizes the kernel's LRU flow map (default 262144).
+	MaxFlows uint32
+	// RingBytes sizes the ring buffer, a power of two (default 16 MiB).
+	RingBytes uint32
+	// ForceTC attaches with clsact/tc even where TCX exists (for tests of the
+	// fallback, and for kernels whose TCX misbehaves).
+	ForceTC bool
+}
+
+// eventHeaderLen is the size of struct event before its data (bpf/capture.c).
+var eventHeaderLen = int(unsafe.Offsetof(tlsauditEvent{}.Data))
+
+// kernelStatNames names the indexes of the stats array, in bpf/capture.c's order.
+var kernelStatNames = []string{
+	"packets", "bytes", "fast_path", "events", "ringbuf_full", "map_full",
+	"not_ip", "not_tcp_udp", "fragments", "budget_done", "load_errors",
+}
+
+// EBPF is the eBPF capture source: a TC program on each attached interface, an LRU flow
+// map, and a ring buffer of first bytes read by Next. Attach and Detach may be called
+// from any goroutine; Next and MarkDecided belong to the one goroutine that owns the
+// flow table.
+type EBPF struct {
+	log   zerolog.Logger
+	objs  tlsauditObjects
+	rd    *ringbuf.Reader
+	rec   ringbuf.Record
+	mu    sync.Mutex
+	links map[int][]io.Closer // by ifindex
+	// Fallback attachment for kernels without TCX.
+	tcFallback bool
+}
+
+// LoadEBPF loads the program and maps into the kernel. A verifier rejection is returned
+// with the verifier's full log.
+func LoadEBPF(cfg EBPFConfig, log zerolog.Logger) (*EBPF, error) {
+	if err := rlimit.RemoveMemlock(); err != nil {
+		return nil, fmt.Errorf("remove memlock limit: %w", err)
+	}
+	spec, err := loadTlsaudit()
+	if err != nil {
+		return nil, err
+	}
+	if cfg.BudgetPerDirection == 0 {
+		cfg.BudgetPerDirection = 4096
+	}
+	if err := spec.Variables["budget_per_direction"].Set(cfg.BudgetPerDirection); err != nil {
+		return nil, fmt.Errorf("set budget: %w", err)
+	}
+	if cfg.MaxFlows > 0 {
+		spec.Maps["flows"].MaxEntries = cfg.MaxFlows
+	}
+	if cfg.RingBytes > 0 {
+		spec.Maps["events"].MaxEntries = cfg.RingBytes
+	}
+	e := &EBPF{log: log.With().Str("component", "ebpf").Logger(), links: map[int][]io.Closer{}, tcFallback: cfg.ForceTC}
+	if err := spec.LoadAndAssign(&e.objs, nil); err != nil {
+		var ve *ebpf.VerifierError
+		if errors.As(err, &ve) {
+			return nil, fmt.Errorf("load eBPF program: %+v", ve)
+		}
+		return nil, fmt.Errorf("load eBPF program: %w", err)
+	}
+	e.rd, err = ringbuf.NewReader(e.objs.Events)
+	if err != nil {
+		e.objs.Close()
+		return nil, fmt.Errorf("open ring buffer: %w", err)
+	}
+	return e, nil
+}
+
+// Attach puts the program on ingress and egress of an interface: TCX where the kernel
+// has it (6.6 and later), else a clsact qdisc with direct-action filters.
+func (e *EBPF) Attach(ifindex int, name string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if _, ok := e.links[ifindex]; ok {
+		return nil
+	}
+	if !e.tcFallback {
+		in, err := link.AttachTCX(link.TCXOptions{Interface: ifindex, Program: e.objs.TlsauditIngress, Attach: ebpf.AttachTCXIngress})
+		if err == nil {
+			out, err := link.AttachTCX(link.TCXOptions{Interface: ifindex, Program: e.objs.TlsauditEgress, Attach: ebpf.AttachTCXEgress})
+			if err != nil {
+				in.Close()
+				return fmt.Errorf("attach tcx egress %s: %w", name, err)
+			}
+			e.links[ifindex] = []io.Closer{in, out}
+			e.log.Info().Str("iface", name).Int("ifindex", ifindex).Str("mode", "tcx").Msg("attached")
+			return nil
+		}
+		if !errors.Is(err, ebpf.ErrNotSupported) {
+			return fmt.Errorf("attach tcx ingress %s: %w", name, err)
+		}
+		e.log.Info().Err(err).Msg("TCX not supported by this kernel; using clsact/tc")
+		e.tcFallback = true
+	}
+	l, err := attachClsact(ifindex, e.objs.TlsauditIngress, e.objs.TlsauditEgress)
+	if err != nil {
+		return fmt.Errorf("attach tc %s: %w", name, err)
+	}
+	e.links[ifindex] = []io.Closer{l}
+	e.log.Info().Str("iface", name).Int("ifindex", ifindex).Str("mode", "clsact").Msg("attached")
+	return nil
+}
+
+// Detach removes the program from an interface (a vanished interface is fine).
+func (e *EBPF) Detach(ifindex int) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, l := range e.links[ifindex] {
+		if err := l.Close(); err != nil && !errors.Is(err, os.ErrNotExist) {
+			e.log.Warn().Err(err).Int("ifindex", ifindex).Msg("detach")
+		}
+	}
+	delete(e.links, ifindex)
+}
+
+// Attached returns the ifindexes the program is on.
+func (e *EBPF) Attached() []int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := make([]int, 0, len(e.links))
+	for i := range e.links {
+		out = append(out, i)
+	}
+	return out
+}
+
+// Next reads the next ring-buffer event into p; p.Payload borrows the event's bytes
+// until the next call. It blocks until an event arrives or Close is called, which
+// returns an error wrapping ringbuf.ErrClosed. now is the timestamp given to packets.
+func (e *EBPF) Next(p *flow.Packet, now func() int64) error {
+	for {
+		if err := e.rd.ReadInto(&e.rec); err != nil {
+			return err
+		}
+		if decodeEvent(e.rec.RawSample, p) {
+			p.Timestamp = now()
+			return nil
+		}
+	}
+}
+
+// decodeEvent fills p from a raw event, after checking its length.
+func decodeEvent(b []byte, p *flow.Packet) bool {
+	if len(b) < eventHeaderLen {
+		return false
+	}
+	le := binary.LittleEndian
+	capLen := int(le.Uint32(b[60:64]))
+	if capLen > len(b)-eventHeaderLen {
+		return false
+	}
+	*p = flow.Packet{
+		SrcPort:    le.Uint16(b[40:42]),
+		DstPort:    le.Uint16(b[42:44]),
+		Proto:      b[44],
+		Flags:      b[45],
+		IPv6:       b[46] == 1,
+		Seq:        le.Uint32(b[48:52]),
+		PayloadLen: int(le.Uint32(b[56:60])),
+		WireLen:    int(le.Uint32(b[64:68])),
+		Payload:    b[eventHeaderLen : eventHeaderLen+capLen],
+	}
+	copy(p.Src[:], b[8:24])
+	copy(p.Dst[:], b[24:40])
+	return true
+}
+
+// MarkDecided tells the kernel that a flow's verdict is known: from now on its packets
+// take the fast path. The flow's counters are kept (a packet counted between the
+// lookup and the update may be lost: the kernel offers no atomic field update).
+func (e *EBPF) MarkDecided(k flow.Key) error {
+	key := kernelKey(k)
+	var v tlsauditFlowVal
+	if err := e.objs.Flows.Lookup(&key, &v); err != nil {
+		if errors.Is(err, ebpf.ErrKeyNotExist) {
+			return nil // evicted from the LRU map already
+		}
+		return err
+	}
+	v.Decided = 1
+	return e.objs.Flows.Update(&key, &v, ebpf.UpdateExist)
+}
+
+// Forget removes a finished flow from the kernel map.
+func (e *EBPF) Forget(k flow.Key) {
+	key := kernelKey(k)
+	_ = e.objs.Flows.Delete(&key)
+}
+
+// FlowCounters returns the kernel's packet and byte counters of a flow.
+func (e *EBPF) FlowCounters(k flow.Key) (packets, bytes uint64, ok bool) {
+	key := kernelKey(k)
+	var v tlsauditFlowVal
+	if err := e.objs.Flows.Lookup(&key, &v); err != nil {
+		return 0, 0, false
+	}
+	return v.Packets, v.Bytes, true
+}
+
+func kernelKey(k flow.Key) tlsauditFlowKey {
+	return tlsauditFlowKey{A: k.A, B: k.B, PortA: k.PortA, PortB: k.PortB, Proto: k.Proto}
+}
+
+// KernelStats sums the kernel's per-CPU counters by name.
+func (e *EBPF) KernelStats() (map[string]uint64, error) {
+	out := make(map[string]uint64, len(kernelStatNames))
+	for i, name := range kernelStatNames {
+		var perCPU []uint64
+		if err := e.objs.Stats.Lookup(uint32(i), &perCPU); err != nil {
+			return nil, fmt.Errorf("read stat %s: %w", name, err)
+		}
+		var sum uint64
+		for _, v := range perCPU {
+			sum += v
+		}
+		out[name] = sum
+	}
+	return out, nil
+}
+
+// Close detaches from every interface, closes the ring buffer (unblocking Next) and
+// unloads the program.
+func (e *EBPF) Close() error {
+	for _, i := range e.Attached() {
+		e.Detach(i)
+	}
+	err := e.rd.Close()
+	return errors.Join(err, e.objs.Close())
+}
