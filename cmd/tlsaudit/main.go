@@ -26,6 +26,7 @@ const usage = `usage: tlsaudit <command> [flags]
 
 commands:
   analyze FILE...   classify the flows of pcap/pcapng files and print a report
+  run               the node agent: capture live traffic (eBPF, or AF_PACKET) and log verdicts
   version           print the version
 
 Run 'tlsaudit analyze -h' for the analyze flags.
@@ -40,6 +41,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "analyze":
 		return analyze(args[1:], stdout, stderr, log)
+	case "run":
+		return runAgent(args[1:], stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "tlsaudit", version())
 		return exitOK

@@ -21,6 +21,13 @@ import (
 // ErrClosed is returned by a live source's Next once Close was called.
 var ErrClosed = errors.New("capture source closed")
 
+// ErrTimeout is returned by a live source's Next when no packet came within
+// PollTimeout, so that the caller can do periodic work on the same goroutine.
+var ErrTimeout = os.ErrDeadlineExceeded
+
+// PollTimeout is how long a live source's Next waits before returning ErrTimeout.
+const PollTimeout = 200 * time.Millisecond
+
 // maxFilterInterfaces bounds the interfaces one classic BPF filter can name (its jump
 // offsets are one byte).
 const maxFilterInterfaces = 200
@@ -48,7 +55,7 @@ func OpenAFPacket(log zerolog.Logger) (*AFPacket, error) {
 		afpacket.OptFrameSize(1<<16),
 		afpacket.OptBlockSize(1<<20),
 		afpacket.OptNumBlocks(32),
-		afpacket.OptPollTimeout(200*time.Millisecond),
+		afpacket.OptPollTimeout(PollTimeout),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("open AF_PACKET socket: %w", err)
@@ -149,7 +156,8 @@ func interfaceFilter(ifindexes []int) []bpf.Instruction {
 }
 
 // Next reads frames until one decodes into a TCP or UDP packet. p.Payload borrows the
-// ring's memory until the next call. It returns ErrClosed after Close.
+// ring's memory until the next call. It returns ErrTimeout when nothing came within
+// PollTimeout, and ErrClosed after Close.
 func (a *AFPacket) Next(p *flow.Packet, now func() int64) error {
 	a.reading.Lock()
 	defer a.reading.Unlock()
@@ -160,7 +168,7 @@ func (a *AFPacket) Next(p *flow.Packet, now func() int64) error {
 		data, ci, err := a.tp.ZeroCopyReadPacketData()
 		if err != nil {
 			if errors.Is(err, afpacket.ErrTimeout) || errors.Is(err, os.ErrDeadlineExceeded) {
-				continue
+				return ErrTimeout
 			}
 			if a.closed.Load() {
 				return ErrClosed

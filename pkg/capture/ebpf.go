@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"sync"
+	"time"
 	"unsafe"
 
 	"github.com/cilium/ebpf"
@@ -153,11 +154,15 @@ func (e *EBPF) Attached() []int {
 }
 
 // Next reads the next ring-buffer event into p; p.Payload borrows the event's bytes
-// until the next call. It blocks until an event arrives or Close is called, which
-// returns an error wrapping ringbuf.ErrClosed. now is the timestamp given to packets.
+// until the next call. It returns ErrTimeout when no event came within PollTimeout,
+// and an error wrapping ringbuf.ErrClosed after Close. now stamps the packet.
 func (e *EBPF) Next(p *flow.Packet, now func() int64) error {
+	e.rd.SetDeadline(time.Now().Add(PollTimeout))
 	for {
 		if err := e.rd.ReadInto(&e.rec); err != nil {
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				return ErrTimeout
+			}
 			return err
 		}
 		if decodeEvent(e.rec.RawSample, p) {

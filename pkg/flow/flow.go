@@ -70,22 +70,24 @@ func (f *Flow) endpoints() (client [16]byte, clientPort uint16, server [16]byte,
 func (f *Flow) record() Record {
 	c, cp, s, sp := f.endpoints()
 	return Record{
-		Proto:         f.key.Proto,
-		Client:        Endpoint(c, cp, f.ipv6),
-		Server:        Endpoint(s, sp, f.ipv6),
-		FirstSeen:     time.Unix(0, f.first).UTC(),
-		LastSeen:      time.Unix(0, f.last).UTC(),
+		Key:             f.key,
+		Proto:           f.key.Proto,
+		Client:          Endpoint(c, cp, f.ipv6),
+		Server:          Endpoint(s, sp, f.ipv6),
+		FirstSeen:       time.Unix(0, f.first).UTC(),
+		LastSeen:        time.Unix(0, f.last).UTC(),
 		PacketsToServer: f.packets[0],
 		PacketsToClient: f.packets[1],
 		BytesToServer:   f.bytes[0],
 		BytesToClient:   f.bytes[1],
-		Midstream:     f.midstream,
-		Verdict:       f.verdict,
+		Midstream:       f.midstream,
+		Verdict:         f.verdict,
 	}
 }
 
 // Record is a finished flow: its endpoints, counters and verdict.
 type Record struct {
+	Key             Key
 	Proto           uint8
 	Client, Server  netip.AddrPort
 	FirstSeen       time.Time

@@ -21,6 +21,10 @@ type Config struct {
 	// ClosedTimeout finishes a closed (FIN both ways, or RST) flow after this long,
 	// so that its last ACKs do not start a new flow.
 	ClosedTimeout time.Duration
+	// OnDecide, when set, is called as soon as a flow's verdict is reached, before
+	// the flow ends; the record's counters are those seen so far. Live sources use it
+	// to put the flow on the kernel's fast path and to report verdicts promptly.
+	OnDecide func(*Record)
 }
 
 // DefaultConfig is what a zero Config means.
@@ -49,6 +53,7 @@ func (c Config) withDefaults() Config {
 	if c.ClosedTimeout > 0 {
 		d.ClosedTimeout = c.ClosedTimeout
 	}
+	d.OnDecide = c.OnDecide
 	return d
 }
 
@@ -149,6 +154,18 @@ func (t *Table) Add(p *Packet) {
 		t.addTCP(f, d, p)
 	} else {
 		t.addUDP(f, d, p)
+	}
+}
+
+// Tick advances the table's clock to now (Unix ns) when no packet did, so that idle
+// flows of a live source are finished on time.
+func (t *Table) Tick(now int64) {
+	if now > t.now {
+		t.now = now
+	}
+	if t.now >= t.nextScan {
+		t.expire()
+		t.nextScan = t.now + int64(time.Second)
 	}
 }
 
@@ -288,6 +305,10 @@ func (t *Table) decide(f *Flow, final bool) {
 		t.pool.release(f.dir[i].buf)
 		f.dir[i].buf = nil
 		f.dir[i].npend = 0
+	}
+	if t.cfg.OnDecide != nil {
+		rec := f.record()
+		t.cfg.OnDecide(&rec)
 	}
 }
 
