@@ -9,7 +9,7 @@ package classify
 const (
 	maxLine        = 1024 // longest text line looked at (SMTP allows 1000)
 	maxReplyLines  = 32   // longest multi-line banner followed
-	maxMethodLen   = 11   // len("MKACTIVITY") + 1
+	maxMethodLen   = 20   // longest HTTP method token accepted
 	maxTargetLen   = 8192 // longest HTTP request-target accepted
 	maxIMAPTagLen  = 64   // longest IMAP tag accepted
 	maxPreSSHLines = 8    // lines a server may send before its SSH identification
@@ -396,39 +396,37 @@ func detectHTTP(client, server []byte) result {
 	return combine(httpRequestSide(client), httpResponseSide(server))
 }
 
-// httpRequestSide accepts a request line: a known method, SP, a
-// request-target of visible characters, SP, "HTTP/1." and a digit.
+// httpRequestSide accepts a request line: a method, SP, a request-target
+// of visible characters, SP, "HTTP/1." and a digit. A known method makes
+// it conclusive; another upper-case token (an extension method such as
+// RPC_IN_DATA) only consistent, so the server's status line must agree.
 func httpRequestSide(b []byte) side {
 	if len(b) == 0 {
 		return sideEmpty
 	}
 	sp := -1
-	for i := 0; i < len(b) && i < maxMethodLen; i++ {
-		if b[i] == ' ' {
+	for i := 0; i < len(b) && i <= maxMethodLen; i++ {
+		c := b[i]
+		if c == ' ' && i > 0 {
 			sp = i
 			break
 		}
-	}
-	if sp < 0 {
-		if len(b) >= maxMethodLen {
+		if !isMethodChar(c) {
 			return sideNo
 		}
-		for _, m := range httpMethods {
-			if matchLit(b, m, false) >= 0 {
-				return sidePrefix
-			}
-		}
-		return sideNo
 	}
-	known := false
+	if sp < 0 {
+		if len(b) > maxMethodLen {
+			return sideNo
+		}
+		return sidePrefix
+	}
+	ev := sideWeak
 	for _, m := range httpMethods {
 		if string(b[:sp]) == m {
-			known = true
+			ev = sideStrong
 			break
 		}
-	}
-	if !known {
-		return sideNo
 	}
 	t := b[sp+1:]
 	end := -1
@@ -463,7 +461,14 @@ func httpRequestSide(b []byte) side {
 	if !isDigit(v[7]) || (len(v) > 8 && v[8] != '\r' && v[8] != '\n') {
 		return sideNo
 	}
-	return sideStrong
+	return ev
+}
+
+// isMethodChar reports whether c may appear in a method accepted by
+// httpRequestSide: upper-case letters, digits, '_' and '-' (a subset of
+// the tchar of RFC 9110 §5.6.2 that real methods use).
+func isMethodChar(c byte) bool {
+	return (c >= 'A' && c <= 'Z') || isDigit(c) || c == '_' || c == '-'
 }
 
 // httpResponseSide accepts a status line: "HTTP/1.", a digit, SP and a
@@ -1014,6 +1019,24 @@ var imapCommands = [...]command{
 	{"LOGOUT", argNo, sideStrong},
 	{"ENABLE", argYes, sideStrong},
 	{"COMPRESS", argYes, sideStrong},
+	// Valid first commands after a PREAUTH greeting, or pipelined: they
+	// need the server's greeting to agree.
+	{"SELECT", argYes, sideWeak},
+	{"EXAMINE", argYes, sideWeak},
+	{"LIST", argYes, sideWeak},
+	{"LSUB", argYes, sideWeak},
+	{"STATUS", argYes, sideWeak},
+	{"NAMESPACE", argNo, sideWeak},
+	{"CREATE", argYes, sideWeak},
+	{"DELETE", argYes, sideWeak},
+	{"RENAME", argYes, sideWeak},
+	{"SUBSCRIBE", argYes, sideWeak},
+	{"APPEND", argYes, sideWeak},
+	{"FETCH", argYes, sideWeak},
+	{"UID", argYes, sideWeak},
+	{"SEARCH", argYes, sideWeak},
+	{"STORE", argYes, sideWeak},
+	{"IDLE", argNo, sideWeak},
 }
 
 func detectIMAP(client, server []byte) result {

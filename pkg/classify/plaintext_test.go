@@ -102,6 +102,8 @@ var recordedApps = map[string]struct{ both, client, server App }{
 
 	// From the peer corpus.
 	"http-arkime":                 {AppHTTP, AppHTTP, AppHTTP},
+	"connect-arkime":              {AppHTTP, AppHTTP, AppHTTP},
+	"connect-ndpi":                {AppHTTP, AppHTTP, AppHTTP},
 	"http-port22-zeek":            {AppHTTP, AppHTTP, AppHTTP},
 	"imap-ndpi":                   {AppIMAP, AppIMAP, AppIMAP},
 	"pgsql-arkime-nossl":          {AppPostgreSQL, AppPostgreSQL, AppNone},
@@ -232,7 +234,11 @@ func TestDetectStream(t *testing.T) {
 		{name: "HTTP GET prefix", client: "GE", want: AppNone, more: true},
 		{name: "HTTP target prefix", client: "GET /index.ht", want: AppNone, more: true},
 		{name: "HTTP version prefix", client: "GET / HTTP/", want: AppNone, more: true},
-		{name: "HTTP unknown method", client: "GETX / HTTP/1.1\r\n", want: AppNone},
+		{name: "HTTP unknown method", client: "GETX / HTTP/1.1\r\n", want: AppNone, more: true},
+		{name: "HTTP unknown method answered", client: "RPC_IN_DATA /rpc/rpcproxy.dll HTTP/1.1\r\n", server: "HTTP/1.1 200 Success\r\n", want: AppHTTP},
+		{name: "HTTP unknown method, SMTP answer", client: "GETX / HTTP/1.1\r\n", server: "220 mx ESMTP\r\n", want: AppNone},
+		{name: "SIP is not HTTP", client: "OPTIONS sip:probe@edge.test SIP/2.0\r\n", server: "SIP/2.0 200 OK\r\n", want: AppNone},
+		{name: "RTSP is not HTTP", client: "DESCRIBE rtsp://cam/1 RTSP/1.0\r\n", server: "RTSP/1.0 200 OK\r\n", want: AppNone},
 		{name: "HTTP lower-case method", client: "post / HTTP/1.1\r\n", want: AppNone},
 		// "GET key" is also a Redis inline command: only a reply decides.
 		{name: "HTTP no version is Redis GET", client: "GET /\r\n", want: AppNone, more: true},
@@ -304,6 +310,8 @@ func TestDetectStream(t *testing.T) {
 		{name: "IMAP greeting + tagged", client: "a001 LOGIN bob secret\r\n", server: "* OK ready\r\n", want: AppIMAP},
 		{name: "IMAP bad tag", client: "a(1 CAPABILITY\r\n", want: AppNone},
 		{name: "IMAP untagged from client", client: "* CAPABILITY\r\n", want: AppNone},
+		{name: "IMAP SELECT after PREAUTH", client: "A001 SELECT \"INBOX\"\r\n", server: "* PREAUTH IMAP4rev1 ready\r\n", want: AppIMAP},
+		{name: "IMAP SELECT alone", client: "A001 SELECT \"INBOX\"\r\n", want: AppNone, more: true},
 		{name: "POP3 greeting", server: "+OK POP3 server ready\r\n", want: AppPOP3},
 		{name: "POP3 plain greeting + USER", client: "USER bob\r\n", server: "+OK Dovecot ready.\r\n", want: AppPOP3},
 		{name: "POP3 plain greeting alone", server: "+OK Dovecot ready.\r\n", want: AppNone, more: true},

@@ -57,7 +57,10 @@ const ldapStartTLSOID = "1.3.6.1.4.1.1466.20037"
 // STARTTLS and numeric 670 (IRCv3 tls extension), PostgreSQL's SSLRequest
 // and 'S' (a GSSENCRequest answered 'G' is GSSAPI encryption, not TLS), and
 // MySQL's SSL request after a greeting offering CLIENT_SSL. Replies are
-// matched to requests by counting, so pipelined commands are handled.
+// matched to requests by counting, so pipelined commands are handled. An
+// HTTP CONNECT tunnel (RFC 9110 §9.3.6) that carries TLS counts as an
+// upgrade too: TLS starts after the request's and the 2xx response's
+// header blocks.
 //
 // clientOff and serverOff are the offsets into client and server where the
 // TLS records start; an offset may equal the length of its slice when no
@@ -88,6 +91,8 @@ func FindStartTLS(app App, client, server []byte) (clientOff, serverOff int, st 
 		c, s, st = pgStartTLS(client, server)
 	case AppMySQL:
 		c, s, st = mysqlStartTLS(client, server)
+	case AppHTTP:
+		c, s, st = httpConnectTLS(client, server)
 	default:
 		return -1, -1, UpgradeNone
 	}
@@ -661,4 +666,111 @@ func mysqlStartTLS(client, server []byte) (int, int, UpgradeState) {
 		return -1, -1, UpgradeNone
 	}
 	return 4 + 32, s, UpgradeDone
+}
+
+// maxHTTPHeader bounds the header block searched for its end.
+const maxHTTPHeader = 16384
+
+// httpHeaderEnd returns the offset after the blank line that ends the
+// header block at the start of b, or -1 when b ends before it (or it is
+// longer than maxHTTPHeader). bad reports a block that cannot end.
+func httpHeaderEnd(b []byte) (end int, bad bool) {
+	n := len(b)
+	if n > maxHTTPHeader {
+		n = maxHTTPHeader
+	}
+	for i := 0; i < n; i++ {
+		if b[i] != '\n' {
+			continue
+		}
+		switch {
+		case i+1 < len(b) && b[i+1] == '\n':
+			return i + 2, false
+		case i+2 < len(b) && b[i+1] == '\r' && b[i+2] == '\n':
+			return i + 3, false
+		}
+	}
+	return -1, len(b) >= maxHTTPHeader
+}
+
+// httpContentLength returns the value of a Content-Length header in the
+// header block h, 0 when there is none, or -1 when the body's length is
+// not known that way (chunked, or an unreadable value).
+func httpContentLength(h []byte) int {
+	for len(h) > 0 {
+		ln, rest, _ := nextLine(h, maxLine)
+		h = rest
+		if matchLit(ln, "TRANSFER-ENCODING:", true) == 1 {
+			return -1
+		}
+		if matchLit(ln, "CONTENT-LENGTH:", true) != 1 {
+			continue
+		}
+		v := trimSpace(ln[len("CONTENT-LENGTH:"):])
+		n := 0
+		for i, c := range v {
+			if c == ' ' || c == '\t' {
+				break
+			}
+			if !isDigit(c) || i > 9 {
+				return -1
+			}
+			n = n*10 + int(c-'0')
+		}
+		return n
+	}
+	return 0
+}
+
+// httpConnectTLS follows HTTP CONNECT requests: each is answered with a
+// status line and headers; a 2xx answer opens the tunnel, whose first
+// bytes must then be TLS. A 407 (proxy authentication) may be followed by
+// another CONNECT on the same connection, so it leaves the upgrade
+// pending; another failure refuses the tunnel.
+func httpConnectTLS(client, server []byte) (int, int, UpgradeState) {
+	c, s := 0, 0
+	for i := 0; i < 4; i++ {
+		if matchLit(client[c:], "CONNECT ", false) != 1 {
+			return -1, -1, UpgradeNone
+		}
+		ce, _ := httpHeaderEnd(client[c:])
+		if ce < 0 {
+			return -1, -1, UpgradeNone // not (yet) a complete request
+		}
+		c += ce
+		rest := server[s:]
+		if httpResponseSide(rest) != sideStrong || matchLit(rest, "HTTP/1.", false) != 1 {
+			if len(rest) < 13 && (len(rest) == 0 || httpResponseSide(rest) == sidePrefix) {
+				return c, -1, UpgradePending
+			}
+			return -1, -1, UpgradeNone
+		}
+		se, bad := httpHeaderEnd(rest)
+		if se < 0 {
+			if bad {
+				return -1, -1, UpgradeNone
+			}
+			return c, -1, UpgradePending
+		}
+		code := int(rest[9]-'0')*100 + int(rest[10]-'0')*10 + int(rest[11]-'0')
+		switch {
+		case code >= 200 && code < 300:
+			return c, s + se, UpgradeDone
+		case code != 407:
+			return -1, -1, UpgradeRefused
+		}
+		// 407: skip the body; the client may try again.
+		body := httpContentLength(rest[:se])
+		if body < 0 {
+			return -1, -1, UpgradeRefused
+		}
+		s += se + body
+		if s > len(server) {
+			s = len(server)
+		}
+		if c == len(client) {
+			return -1, -1, UpgradePending // a retry with credentials may come
+		}
+	}
+	return -1, -1, UpgradeNone
 }

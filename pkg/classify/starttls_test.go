@@ -34,6 +34,8 @@ var recordedUpgrades = []struct {
 	{"starttls-mysql-rds12", AppMySQL, 36, 78, UpgradeDone},
 	{"starttls-mysql-rds13", AppMySQL, 36, 78, UpgradeDone},
 	{"mariadb-ssl", AppMySQL, 36, 104, UpgradeDone},
+	{"connect-arkime", AppHTTP, 84, 134, UpgradeDone},
+	{"connect-ndpi", AppHTTP, 203, 76, UpgradeDone},
 
 	{"pg-prefer-refused", AppPostgreSQL, -1, -1, UpgradeRefused},
 	{"ldap-starttls-refused", AppLDAP, -1, -1, UpgradeRefused},
@@ -429,8 +431,52 @@ func TestFindStartTLS(t *testing.T) {
 			c:      -1, s: -1, want: UpgradeNone,
 		},
 
+		// HTTP CONNECT tunnels (RFC 9110 §9.3.6).
+		{
+			name:   "connect after 407",
+			app:    AppHTTP,
+			client: "CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\nCONNECT a:443 HTTP/1.1\r\nHost: a:443\r\nProxy-Authorization: Basic eDp5\r\n\r\n" + clientHello,
+			server: "HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 5\r\n\r\nnope!HTTP/1.1 200 Connection established\r\n\r\n" + serverHello,
+			c:      111, s: 109, want: UpgradeDone,
+		},
+		{
+			name:   "connect 407, no retry yet",
+			app:    AppHTTP,
+			client: "CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n",
+			server: "HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n",
+			c:      -1, s: -1, want: UpgradePending,
+		},
+		{
+			name:   "connect forbidden",
+			app:    AppHTTP,
+			client: "CONNECT a:443 HTTP/1.1\r\n\r\n",
+			server: "HTTP/1.1 403 Forbidden\r\n\r\n",
+			c:      -1, s: -1, want: UpgradeRefused,
+		},
+		{
+			name:   "connect response pending",
+			app:    AppHTTP,
+			client: "CONNECT a:443 HTTP/1.1\r\n\r\n" + clientHello,
+			server: "HTTP/1.1 200 OK\r\nVia: x\r\n",
+			c:      26, s: -1, want: UpgradePending,
+		},
+		{
+			name:   "connect tunnel carries plaintext",
+			app:    AppHTTP,
+			client: "CONNECT a:80 HTTP/1.1\r\n\r\nGET / HTTP/1.1\r\n\r\n",
+			server: "HTTP/1.1 200 OK\r\n\r\n",
+			c:      -1, s: -1, want: UpgradeNone,
+		},
+		{
+			name:   "connect 407 chunked body",
+			app:    AppHTTP,
+			client: "CONNECT a:443 HTTP/1.1\r\n\r\n",
+			server: "HTTP/1.1 407 No\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+			c:      -1, s: -1, want: UpgradeRefused,
+		},
+
 		// Protocols without an upgrade.
-		{name: "http", app: AppHTTP, client: "GET / HTTP/1.1\r\n", c: -1, s: -1, want: UpgradeNone},
+		{name: "http GET", app: AppHTTP, client: "GET / HTTP/1.1\r\n\r\n", server: "HTTP/1.1 200 OK\r\n\r\n", c: -1, s: -1, want: UpgradeNone},
 		{name: "unknown app", app: App(99), client: "STARTTLS\r\n", c: -1, s: -1, want: UpgradeNone},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
