@@ -235,7 +235,7 @@ func isUpper(b []byte) bool {
 // reply is what replySide learnt from an SMTP/FTP style reply.
 type reply struct {
 	st      side // sideNo, sidePrefix or sideWeak (a complete reply)
-	hasSMTP bool // the text mentions SMTP (ESMTP, LMTP is not counted)
+	hasSMTP bool // the text mentions SMTP (or ESMTP)
 	hasFTP  bool // the text mentions FTP
 	hasLMTP bool // the text mentions LMTP
 }
@@ -1634,8 +1634,8 @@ type dnsMsg struct {
 	answerParsed bool // a response whose every record parsed, with nothing left over
 }
 
-// parseDNS checks a DNS message header and its single question. st is
-// berShort when b ends inside the header or question.
+// parseDNS checks a DNS message header and its single question; ok is
+// false for an invalid or cut-off message.
 func parseDNS(b []byte) (m dnsMsg, ok bool) {
 	m, st := parseDNSPrefix(b)
 	return m, st == berOK
