@@ -113,156 +113,184 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, STAT_MAX);
-	__type(key, __u32);
-	__type(value, __u64);
-} stats SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct event);
 } scratch SEC(".maps");
 
-static __always_inline void count(enum stat s, __u64 n)
-{
-	__u32 k = s;
-	__u64 *v = bpf_map_lookup_elem(&stats, &k);
-	if (v)
-		*v += n;
-}
+/* stat_values is the one per-CPU slot of the stats array: all counters, so that a
+ * packet costs one map lookup for all of its counting. */
+struct stat_values {
+	__u64 v[STAT_MAX];
+};
 
-/* addr_less orders (address, port) pairs so both directions share one key. */
-static __always_inline int addr_less(const __u8 *x, __u16 px, const __u8 *y, __u16 py)
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct stat_values);
+} stats SEC(".maps");
+
+/* pkt is what the parser learns from the headers. */
+struct pkt {
+	__u32 payload_off;
+	__u32 payload_len;
+	__u32 ip_off;
+	__u32 seq;
+	__u8 flags;
+	__u8 ipv6;
+	__u8 from_a;
+};
+
+/* be_less compares two big-endian words as unsigned numbers, like a byte-wise
+ * comparison of their bytes would. */
+#define be_less32(x, y) (bpf_ntohl(x) < bpf_ntohl(y))
+#define be_less64(x, y) (__builtin_bswap64(x) < __builtin_bswap64(y))
+
+/* parse reads the headers with direct packet access (they sit in the skb's linear
+ * part on every device seen; if not, the skb is pulled once) and fills the flow key in
+ * canonical order. It returns 0 for a TCP/UDP packet to look at, else the stat to count. */
+static __always_inline int parse(struct __sk_buff *skb, struct flow_key *key, struct pkt *pk)
 {
-	for (int i = 0; i < 16; i++) {
-		if (x[i] != y[i])
-			return x[i] < y[i];
+	void *data = (void *)(long)skb->data;
+	void *end = (void *)(long)skb->data_end;
+	__u32 off = ETH_HLEN_;
+	if (data + ETH_HLEN_ + IPV6_HLEN + TCP_HLEN_MIN > end) {
+		/* Short linear part (or a short packet): pull what the headers need. */
+		__u32 want = skb->len < 128 ? skb->len : 128;
+		if (bpf_skb_pull_data(skb, want) < 0)
+			return STAT_LOAD_ERRORS;
+		data = (void *)(long)skb->data;
+		end = (void *)(long)skb->data_end;
 	}
-	return px < py;
+	struct ethhdr *eth = data;
+	if ((void *)(eth + 1) > end)
+		return STAT_LOAD_ERRORS;
+	__u16 proto = eth->h_proto;
+#pragma unroll
+	for (int i = 0; i < MAX_VLAN_TAGS; i++) {
+		if (proto != bpf_htons(ETH_P_8021Q_) && proto != bpf_htons(ETH_P_8021AD_))
+			break;
+		__u16 *inner = data + off + 2;
+		if ((void *)(inner + 1) > end)
+			return STAT_LOAD_ERRORS;
+		proto = *inner;
+		off += VLAN_HLEN;
+	}
+	pk->ip_off = off;
+	__u32 ip_len, l4_off;
+	__u8 l4;
+	if (proto == bpf_htons(ETH_P_IP)) {
+		struct iphdr *ip = data + off;
+		if ((void *)(ip + 1) > end)
+			return STAT_LOAD_ERRORS;
+		if (ip->frag_off & bpf_htons(IP_FRAG_MASK))
+			return STAT_FRAGMENTS;
+		if (ip->ihl < 5)
+			return STAT_LOAD_ERRORS;
+		pk->ipv6 = 0;
+		pk->from_a = be_less32(ip->saddr, ip->daddr) ? 1 : (ip->saddr == ip->daddr ? 2 : 0);
+		__u32 lo = pk->from_a ? ip->saddr : ip->daddr;
+		__u32 hi = pk->from_a ? ip->daddr : ip->saddr;
+		key->a[10] = key->a[11] = key->b[10] = key->b[11] = 0xff; /* IPv4-mapped */
+		__builtin_memcpy(&key->a[12], &lo, 4);
+		__builtin_memcpy(&key->b[12], &hi, 4);
+		l4 = ip->protocol;
+		ip_len = bpf_ntohs(ip->tot_len);
+		l4_off = off + ip->ihl * 4;
+	} else if (proto == bpf_htons(ETH_P_IPV6)) {
+		struct ipv6hdr *ip6 = data + off;
+		if ((void *)(ip6 + 1) > end)
+			return STAT_LOAD_ERRORS;
+		pk->ipv6 = 1;
+		__u64 s0, s1, d0, d1;
+		__builtin_memcpy(&s0, &ip6->saddr, 8);
+		__builtin_memcpy(&s1, (void *)&ip6->saddr + 8, 8);
+		__builtin_memcpy(&d0, &ip6->daddr, 8);
+		__builtin_memcpy(&d1, (void *)&ip6->daddr + 8, 8);
+		if (s0 != d0)
+			pk->from_a = be_less64(s0, d0);
+		else if (s1 != d1)
+			pk->from_a = be_less64(s1, d1);
+		else
+			pk->from_a = 2;
+		if (pk->from_a) {
+			__builtin_memcpy(key->a, &ip6->saddr, 16);
+			__builtin_memcpy(key->b, &ip6->daddr, 16);
+		} else {
+			__builtin_memcpy(key->a, &ip6->daddr, 16);
+			__builtin_memcpy(key->b, &ip6->saddr, 16);
+		}
+		l4 = ip6->nexthdr; /* extension headers are not followed: counted as not TCP/UDP */
+		ip_len = bpf_ntohs(ip6->payload_len) + IPV6_HLEN;
+		l4_off = off + IPV6_HLEN;
+	} else {
+		return STAT_NOT_IP;
+	}
+
+	__u16 sport, dport;
+	if (l4 == IPPROTO_TCP) {
+		if (l4_off > 128)
+			return STAT_LOAD_ERRORS;
+		struct tcphdr *th = data + l4_off;
+		if ((void *)(th + 1) > end)
+			return STAT_LOAD_ERRORS;
+		sport = bpf_ntohs(th->source);
+		dport = bpf_ntohs(th->dest);
+		pk->seq = bpf_ntohl(th->seq);
+		pk->flags = (th->fin ? F_FIN : 0) | (th->syn ? F_SYN : 0) | (th->rst ? F_RST : 0) | (th->ack ? F_ACK : 0);
+		pk->payload_off = l4_off + th->doff * 4;
+	} else if (l4 == IPPROTO_UDP) {
+		if (l4_off > 128)
+			return STAT_LOAD_ERRORS;
+		struct udphdr *uh = data + l4_off;
+		if ((void *)(uh + 1) > end)
+			return STAT_LOAD_ERRORS;
+		sport = bpf_ntohs(uh->source);
+		dport = bpf_ntohs(uh->dest);
+		pk->seq = 0;
+		pk->flags = 0;
+		pk->payload_off = l4_off + UDP_HLEN;
+	} else {
+		return STAT_NOT_TCP_UDP;
+	}
+	if (pk->from_a == 2) /* same address both ways: the port decides */
+		pk->from_a = sport < dport;
+	key->port_a = pk->from_a ? sport : dport;
+	key->port_b = pk->from_a ? dport : sport;
+	key->proto = l4;
+
+	/* The skb's length, not the IP header's, bounds the payload: a GSO packet's IP
+	 * length may describe one segment while the skb holds several. Ethernet padding
+	 * is cut by the IP length when the IP length is the smaller view. */
+	pk->payload_len = 0;
+	if (skb->len > pk->payload_off)
+		pk->payload_len = skb->len - pk->payload_off;
+	if (ip_len > 0 && off + ip_len >= pk->payload_off && off + ip_len < skb->len)
+		pk->payload_len = off + ip_len - pk->payload_off;
+	return 0;
 }
 
 static __always_inline int handle(struct __sk_buff *skb)
 {
 	__u32 zero = 0;
-	struct event *ev = bpf_map_lookup_elem(&scratch, &zero);
-	if (!ev)
+	struct stat_values *st = bpf_map_lookup_elem(&stats, &zero);
+	if (!st)
 		return TC_CONTINUE;
-
-	count(STAT_PACKETS, 1);
-	count(STAT_BYTES, skb->len);
-
-	__u32 off = ETH_HLEN_;
-	__u16 proto;
-	if (bpf_skb_load_bytes(skb, 12, &proto, sizeof(proto)) < 0) {
-		count(STAT_LOAD_ERRORS, 1);
-		return TC_CONTINUE;
-	}
-	for (int i = 0; i < MAX_VLAN_TAGS; i++) {
-		if (proto != bpf_htons(ETH_P_8021Q_) && proto != bpf_htons(ETH_P_8021AD_))
-			break;
-		if (bpf_skb_load_bytes(skb, off + 2, &proto, sizeof(proto)) < 0) {
-			count(STAT_LOAD_ERRORS, 1);
-			return TC_CONTINUE;
-		}
-		off += VLAN_HLEN;
-	}
-
-	__u32 ip_len, l4_off;
-	__u8 l4;
-	__builtin_memset(ev->saddr, 0, 32);
-	if (proto == bpf_htons(ETH_P_IP)) {
-		struct iphdr ip;
-		if (bpf_skb_load_bytes(skb, off, &ip, sizeof(ip)) < 0) {
-			count(STAT_LOAD_ERRORS, 1);
-			return TC_CONTINUE;
-		}
-		if (ip.frag_off & bpf_htons(IP_FRAG_MASK)) {
-			count(STAT_FRAGMENTS, 1);
-			return TC_CONTINUE;
-		}
-		ev->ipv6 = 0;
-		ev->saddr[10] = ev->saddr[11] = 0xff; /* IPv4-mapped */
-		ev->daddr[10] = ev->daddr[11] = 0xff;
-		__builtin_memcpy(&ev->saddr[12], &ip.saddr, 4);
-		__builtin_memcpy(&ev->daddr[12], &ip.daddr, 4);
-		l4 = ip.protocol;
-		ip_len = bpf_ntohs(ip.tot_len);
-		l4_off = off + ip.ihl * 4;
-		if (ip.ihl * 4 < IPV4_HLEN_MIN)
-			return TC_CONTINUE;
-	} else if (proto == bpf_htons(ETH_P_IPV6)) {
-		struct ipv6hdr ip6;
-		if (bpf_skb_load_bytes(skb, off, &ip6, sizeof(ip6)) < 0) {
-			count(STAT_LOAD_ERRORS, 1);
-			return TC_CONTINUE;
-		}
-		ev->ipv6 = 1;
-		__builtin_memcpy(ev->saddr, &ip6.saddr, 16);
-		__builtin_memcpy(ev->daddr, &ip6.daddr, 16);
-		l4 = ip6.nexthdr; /* extension headers are not followed: counted as not TCP/UDP */
-		ip_len = bpf_ntohs(ip6.payload_len) + IPV6_HLEN;
-		l4_off = off + IPV6_HLEN;
-	} else {
-		count(STAT_NOT_IP, 1);
-		return TC_CONTINUE;
-	}
-
-	__u32 payload_off;
-	__u8 flags = 0;
-	__u32 seq = 0;
-	if (l4 == IPPROTO_TCP) {
-		struct tcphdr th;
-		if (bpf_skb_load_bytes(skb, l4_off, &th, sizeof(th)) < 0) {
-			count(STAT_LOAD_ERRORS, 1);
-			return TC_CONTINUE;
-		}
-		ev->sport = bpf_ntohs(th.source);
-		ev->dport = bpf_ntohs(th.dest);
-		seq = bpf_ntohl(th.seq);
-		flags = (th.fin ? F_FIN : 0) | (th.syn ? F_SYN : 0) | (th.rst ? F_RST : 0) | (th.ack ? F_ACK : 0);
-		payload_off = l4_off + th.doff * 4;
-	} else if (l4 == IPPROTO_UDP) {
-		struct udphdr uh;
-		if (bpf_skb_load_bytes(skb, l4_off, &uh, sizeof(uh)) < 0) {
-			count(STAT_LOAD_ERRORS, 1);
-			return TC_CONTINUE;
-		}
-		ev->sport = bpf_ntohs(uh.source);
-		ev->dport = bpf_ntohs(uh.dest);
-		payload_off = l4_off + UDP_HLEN;
-	} else {
-		count(STAT_NOT_TCP_UDP, 1);
-		return TC_CONTINUE;
-	}
-
-	/* The skb's length, not the IP header's, bounds the payload: a GSO packet's IP
-	 * length may describe one segment while the skb holds several. Ethernet padding
-	 * is cut by the IP length when the IP length is the larger view. */
-	__u32 payload_len = 0;
-	if (skb->len > payload_off)
-		payload_len = skb->len - payload_off;
-	if (ip_len > 0 && off + ip_len >= payload_off && off + ip_len < skb->len && ip_len + off - payload_off < payload_len)
-		payload_len = off + ip_len - payload_off;
+	st->v[STAT_PACKETS]++;
+	st->v[STAT_BYTES] += skb->len;
 
 	struct flow_key key = {};
-	int from_a = addr_less(ev->saddr, ev->sport, ev->daddr, ev->dport);
-	if (from_a) {
-		__builtin_memcpy(key.a, ev->saddr, 16);
-		__builtin_memcpy(key.b, ev->daddr, 16);
-		key.port_a = ev->sport;
-		key.port_b = ev->dport;
-	} else {
-		__builtin_memcpy(key.a, ev->daddr, 16);
-		__builtin_memcpy(key.b, ev->saddr, 16);
-		key.port_a = ev->dport;
-		key.port_b = ev->sport;
+	struct pkt pk = {};
+	int why = parse(skb, &key, &pk);
+	if (why) {
+		if (why > 0 && why < STAT_MAX)
+			st->v[why]++;
+		return TC_CONTINUE;
 	}
-	key.proto = l4;
 
 	struct flow_val *fv = bpf_map_lookup_elem(&flows, &key);
-	if (fv && (flags & (F_SYN | F_ACK)) == F_SYN) {
+	if (fv && (pk.flags & (F_SYN | F_ACK)) == F_SYN) {
 		/* A new connection on this 5-tuple: forget the old one's decision. */
 		fv->decided = 0;
 		fv->copied[0] = fv->copied[1] = 0;
@@ -271,18 +299,15 @@ static __always_inline int handle(struct __sk_buff *skb)
 		/* Fast path: the verdict is known; count and go. */
 		__sync_fetch_and_add(&fv->packets, 1);
 		__sync_fetch_and_add(&fv->bytes, skb->len);
-		count(STAT_FAST_PATH, 1);
+		st->v[STAT_FAST_PATH]++;
 		return TC_CONTINUE;
 	}
 	if (!fv) {
 		struct flow_val init = {};
-		if (bpf_map_update_elem(&flows, &key, &init, BPF_NOEXIST) < 0 && bpf_map_lookup_elem(&flows, &key) == NULL) {
-			count(STAT_MAP_FULL, 1);
-			return TC_CONTINUE;
-		}
+		bpf_map_update_elem(&flows, &key, &init, BPF_NOEXIST);
 		fv = bpf_map_lookup_elem(&flows, &key);
 		if (!fv) {
-			count(STAT_MAP_FULL, 1);
+			st->v[STAT_MAP_FULL]++;
 			return TC_CONTINUE;
 		}
 	}
@@ -291,22 +316,25 @@ static __always_inline int handle(struct __sk_buff *skb)
 
 	/* Only packets that can teach the classifier something go to userspace: payload
 	 * within the budget, and the SYN/FIN/RST that frame a TCP connection. */
-	__u32 dir = from_a ? 0 : 1;
-	__u32 copied = fv->copied[dir & 1];
+	__u32 dir = pk.from_a ? 0 : 1;
+	__u32 copied = fv->copied[dir];
 	__u32 cap = 0;
-	if (payload_len > 0) {
+	if (pk.payload_len > 0) {
 		if (copied >= budget_per_direction) {
-			count(STAT_BUDGET_DONE, 1);
-			if (!(flags & (F_SYN | F_FIN | F_RST)))
+			st->v[STAT_BUDGET_DONE]++;
+			if (!(pk.flags & (F_SYN | F_FIN | F_RST)))
 				return TC_CONTINUE;
 		} else {
 			cap = budget_per_direction - copied;
-			if (cap > payload_len)
-				cap = payload_len;
+			if (cap > pk.payload_len)
+				cap = pk.payload_len;
 		}
-	} else if (!(flags & (F_SYN | F_FIN | F_RST))) {
+	} else if (!(pk.flags & (F_SYN | F_FIN | F_RST))) {
 		return TC_CONTINUE;
 	}
+	struct event *ev = bpf_map_lookup_elem(&scratch, &zero);
+	if (!ev)
+		return TC_CONTINUE;
 	if (cap > SAMPLE_MAX)
 		cap = SAMPLE_MAX;
 	if (cap > 0) {
@@ -314,28 +342,43 @@ static __always_inline int handle(struct __sk_buff *skb)
 		__u32 n = cap - 1;
 		asm volatile("%0 &= 0xfff" : "+r"(n));
 		cap = n + 1;
-		if (bpf_skb_load_bytes(skb, payload_off, ev->data, cap) < 0) {
-			count(STAT_LOAD_ERRORS, 1);
+		/* bpf_skb_load_bytes, not direct access: the payload is mostly in page
+		 * fragments, beyond the linear part (EBPF-NOTES.md). */
+		if (bpf_skb_load_bytes(skb, pk.payload_off, ev->data, cap) < 0) {
+			st->v[STAT_LOAD_ERRORS]++;
 			return TC_CONTINUE;
 		}
-		__sync_fetch_and_add(&fv->copied[dir & 1], cap);
+		__sync_fetch_and_add(&fv->copied[dir], cap);
+	}
+	/* The event carries the packet's own direction, rebuilt from the canonical key. */
+	if (pk.from_a) {
+		__builtin_memcpy(ev->saddr, key.a, 16);
+		__builtin_memcpy(ev->daddr, key.b, 16);
+		ev->sport = key.port_a;
+		ev->dport = key.port_b;
+	} else {
+		__builtin_memcpy(ev->saddr, key.b, 16);
+		__builtin_memcpy(ev->daddr, key.a, 16);
+		ev->sport = key.port_b;
+		ev->dport = key.port_a;
 	}
 	ev->ts = bpf_ktime_get_ns();
-	ev->proto = l4;
-	ev->flags = flags;
-	ev->seq = seq;
+	ev->proto = key.proto;
+	ev->flags = pk.flags;
+	ev->ipv6 = pk.ipv6;
+	ev->seq = pk.seq;
 	ev->ifindex = skb->ifindex;
-	ev->payload_len = payload_len;
+	ev->payload_len = pk.payload_len;
 	ev->cap_len = cap;
-	ev->wire_len = skb->len - off;
+	ev->wire_len = skb->len - pk.ip_off;
 	__u64 size = __builtin_offsetof(struct event, data) + cap;
 	if (size > sizeof(*ev))
 		return TC_CONTINUE;
 	if (bpf_ringbuf_output(&events, ev, size, 0) < 0) {
-		count(STAT_RINGBUF_FULL, 1);
+		st->v[STAT_RINGBUF_FULL]++;
 		return TC_CONTINUE;
 	}
-	count(STAT_EVENTS, 1);
+	st->v[STAT_EVENTS]++;
 	return TC_CONTINUE;
 }
 

@@ -236,15 +236,15 @@ func kernelKey(k flow.Key) tlsauditFlowKey {
 
 // KernelStats sums the kernel's per-CPU counters by name.
 func (e *EBPF) KernelStats() (map[string]uint64, error) {
+	var perCPU []tlsauditStatValues
+	if err := e.objs.Stats.Lookup(uint32(0), &perCPU); err != nil {
+		return nil, fmt.Errorf("read kernel stats: %w", err)
+	}
 	out := make(map[string]uint64, len(kernelStatNames))
 	for i, name := range kernelStatNames {
-		var perCPU []uint64
-		if err := e.objs.Stats.Lookup(uint32(i), &perCPU); err != nil {
-			return nil, fmt.Errorf("read stat %s: %w", name, err)
-		}
 		var sum uint64
-		for _, v := range perCPU {
-			sum += v
+		for _, cpu := range perCPU {
+			sum += cpu.V[i]
 		}
 		out[name] = sum
 	}

@@ -52,6 +52,11 @@ type tlsauditFlowVal struct {
 	Pad     uint32
 }
 
+type tlsauditStatValues struct {
+	_ structs.HostLayout
+	V [11]uint64
+}
+
 // Names of all BPF objects in the ELF.
 //
 // Used for safe lookups in a Collection or CollectionSpec.
