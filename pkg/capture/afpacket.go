@@ -45,7 +45,7 @@ type AFPacket struct {
 	// unmapping the ring under a reader would crash it.
 	reading sync.Mutex
 	mu      sync.Mutex
-	links  map[int]layers.LinkType // attached ifindex → link type
+	links   map[int]layers.LinkType // attached ifindex → link type
 }
 
 // OpenAFPacket opens the socket with a filter that passes nothing until Attach.

@@ -2,21 +2,36 @@ package classify
 
 import "encoding/binary"
 
-// datagram classifies a UDP flow from the first datagram of each direction.
+// NextDatagram splits the first datagram off a UDP direction's bytes, where each
+// datagram is kept behind its 2-byte big-endian length. ok is false at the end.
+func NextDatagram(b []byte) (dgram, rest []byte, ok bool) {
+	if len(b) < 2 {
+		return nil, nil, false
+	}
+	n := int(binary.BigEndian.Uint16(b))
+	if len(b) < 2+n {
+		return nil, nil, false
+	}
+	return b[2 : 2+n], b[2+n:], true
+}
+
+// datagram classifies a UDP flow from the first datagrams of each direction.
 func (c *Classifier) datagram(in *Input) (Verdict, bool) {
-	if app := DetectDatagram(in.Client, in.Server, in.ClientPort, in.ServerPort); app != AppNone {
+	cl, _, _ := NextDatagram(in.Client)
+	sv, _, _ := NextDatagram(in.Server)
+	if app := DetectDatagram(cl, sv, in.ClientPort, in.ServerPort); app != AppNone {
 		return Verdict{Class: ClassPlaintext, App: app}, true
 	}
-	if quicInitial(in.Client) {
+	if quicInitial(cl) {
 		// QUIC v1 and v2 carry their handshake in TLS 1.3 and nothing else (RFC 9001 §4,
 		// RFC 9369 §3): a client Initial is positive evidence of TLS 1.3.
 		return Verdict{Class: ClassTLS, Version: VersionTLS13, AppOther: "quic"}, true
 	}
-	if wireGuard(in.Client) || wireGuard(in.Server) {
+	if wireGuard(cl) || wireGuard(sv) {
 		return Verdict{Class: ClassEncrypted, AppOther: "wireguard"}, true
 	}
 	if in.Final || (!in.ClientMore && !in.ServerMore) {
-		if len(in.Client) == 0 && len(in.Server) == 0 {
+		if len(cl) == 0 && len(sv) == 0 {
 			return Verdict{Reason: ReasonNoPayload}, true
 		}
 		return Verdict{Reason: ReasonDatagram}, true

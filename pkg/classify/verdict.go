@@ -30,10 +30,10 @@ func (c Class) String() string {
 
 // Reasons a flow stays unknown. They are label values: a small fixed set.
 const (
-	ReasonNoPayload       = "no_payload"        // no payload bytes in either direction
+	ReasonNoPayload       = "no_payload"          // no payload bytes in either direction
 	ReasonBinary          = "unrecognised_binary" // bytes seen, no protocol proven
-	ReasonTooFewBytes     = "too_few_bytes"     // the bytes seen could still be several things
-	ReasonMidstream       = "midstream"         // joined after the opening, nothing proven
+	ReasonTooFewBytes     = "too_few_bytes"       // the bytes seen could still be several things
+	ReasonMidstream       = "midstream"           // joined after the opening, nothing proven
 	ReasonStartTLSPending = "starttls_unfinished"
 	ReasonDatagram        = "unrecognised_datagram"
 	ReasonTLSMalformed    = "tls_malformed" // looked like TLS, the handshake did not parse
@@ -41,7 +41,8 @@ const (
 
 // Input is what the flow table knows about a flow when it asks for a verdict. Client
 // and Server are the in-order first bytes of each direction (for UDP, the first
-// datagram's payload); they are borrowed for the call.
+// datagrams, each behind its 2-byte length: see NextDatagram); they are borrowed for
+// the call.
 type Input struct {
 	Proto      uint8 // 6 TCP, 17 UDP
 	Client     []byte
@@ -61,12 +62,12 @@ type Input struct {
 // Verdict is the classification of one flow. Strings are owned (copied out of the
 // packet bytes).
 type Verdict struct {
-	Class      Class
-	Version    Version // negotiated TLS version, 0 if not seen
-	App        App     // plaintext protocol, or the one that upgraded with STARTTLS
+	Class   Class
+	Version Version // negotiated TLS version, 0 if not seen
+	App     App     // plaintext protocol, or the one that upgraded with STARTTLS
 	// AppOther names a protocol outside the App set when App is AppNone: "quic",
 	// "wireguard".
-	AppOther string
+	AppOther   string
 	StartTLS   bool
 	SNI        string
 	ALPN       []string // offered by the client

@@ -42,7 +42,7 @@ func (f *Flow) closed() bool { return f.rst || (f.fin[0] && f.fin[1]) }
 func (f *Flow) more(d int) bool {
 	s := &f.dir[d]
 	if f.key.Proto == UDP {
-		return s.datagrams == 0
+		return s.datagrams < maxDatagrams && !s.full && !s.gap
 	}
 	return !(s.full || s.gap || f.fin[d] || f.rst)
 }

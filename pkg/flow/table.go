@@ -263,18 +263,38 @@ func (t *Table) addTCP(f *Flow, d int, p *Packet) {
 	}
 }
 
+// maxDatagrams is how many datagrams of each direction of a UDP flow are kept: enough
+// for a QUIC ClientHello spread over several Initial packets.
+const maxDatagrams = 8
+
 func (t *Table) addUDP(f *Flow, d int, p *Packet) {
 	s := &f.dir[d]
 	s.datagrams++
-	if f.decided || s.datagrams > 1 || len(p.Payload) == 0 {
+	if f.decided || s.datagrams > maxDatagrams || len(p.Payload) == 0 || s.full {
 		return
 	}
 	s.started = true
 	if len(p.Payload) < p.PayloadLen {
 		t.stats.SnappedPayloads++
 	}
-	if _, overflow := s.insert(0, p.Payload, t.cfg.PrefixBytes, &t.pool); overflow {
+	// Datagrams are kept back to back, each behind its 2-byte length, so that the
+	// classifier sees their boundaries (classify.NextDatagram).
+	n := min(len(p.Payload), 0xffff)
+	var hdr [2]byte
+	hdr[0], hdr[1] = byte(n>>8), byte(n)
+	off := len(s.buf)
+	if off+2+n > t.cfg.PrefixBytes {
+		s.full = true
+		return
+	}
+	if _, overflow := s.insert(off, hdr[:], t.cfg.PrefixBytes, &t.pool); overflow {
 		s.gap = true
+		return
+	}
+	if _, overflow := s.insert(off+2, p.Payload[:n], t.cfg.PrefixBytes, &t.pool); overflow {
+		s.buf = s.buf[:off] // drop the orphan length
+		s.gap = true
+		return
 	}
 	t.decide(f, !f.more(0) && !f.more(1))
 }

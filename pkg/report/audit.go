@@ -13,38 +13,38 @@ import (
 // Flow is one flow as written in JSON and NDJSON output. Field names are a stable
 // contract (see DESIGN.md): scripts and tests read them.
 type Flow struct {
-	Transport    string     `json:"transport"`
-	Client       string     `json:"client"`
-	Server       string     `json:"server"`
-	FirstSeen    time.Time  `json:"first_seen"`
-	LastSeen     time.Time  `json:"last_seen"`
-	Packets      uint64     `json:"packets"`
-	Bytes        uint64     `json:"bytes"`
-	Class        string     `json:"class"`
-	TLSVersion   string     `json:"tls_version"`
-	AppProtocol  string     `json:"app_protocol"`
-	StartTLS     bool       `json:"starttls"`
-	SNI          string     `json:"sni"`
-	ALPN         []string   `json:"alpn"`
-	ALPNSelected string     `json:"alpn_selected"`
-	Cipher       string     `json:"cipher"`
-	Group        string     `json:"group"`
-	JA3          string     `json:"ja3"`
-	JA3S         string     `json:"ja3s"`
-	JA4          string     `json:"ja4"`
-	Resumed      bool       `json:"resumed"`
-	HRR          bool       `json:"hrr"`
-	ClientCert   bool       `json:"client_cert"`
-	ECH          bool       `json:"ech"`
-	PostQuantum  bool       `json:"post_quantum"`
-	ServerCert   *CertJSON  `json:"server_cert,omitempty"`
-	Internal     bool       `json:"internal"`
-	ClientName   string     `json:"client_name"`
-	ServerName   string     `json:"server_name"`
-	Midstream    bool       `json:"midstream"`
-	Reason       string     `json:"reason,omitempty"`
-	ParseError   string     `json:"parse_error,omitempty"`
-	Violation    string     `json:"violation,omitempty"`
+	Transport    string    `json:"transport"`
+	Client       string    `json:"client"`
+	Server       string    `json:"server"`
+	FirstSeen    time.Time `json:"first_seen"`
+	LastSeen     time.Time `json:"last_seen"`
+	Packets      uint64    `json:"packets"`
+	Bytes        uint64    `json:"bytes"`
+	Class        string    `json:"class"`
+	TLSVersion   string    `json:"tls_version"`
+	AppProtocol  string    `json:"app_protocol"`
+	StartTLS     bool      `json:"starttls"`
+	SNI          string    `json:"sni"`
+	ALPN         []string  `json:"alpn"`
+	ALPNSelected string    `json:"alpn_selected"`
+	Cipher       string    `json:"cipher"`
+	Group        string    `json:"group"`
+	JA3          string    `json:"ja3"`
+	JA3S         string    `json:"ja3s"`
+	JA4          string    `json:"ja4"`
+	Resumed      bool      `json:"resumed"`
+	HRR          bool      `json:"hrr"`
+	ClientCert   bool      `json:"client_cert"`
+	ECH          bool      `json:"ech"`
+	PostQuantum  bool      `json:"post_quantum"`
+	ServerCert   *CertJSON `json:"server_cert,omitempty"`
+	Internal     bool      `json:"internal"`
+	ClientName   string    `json:"client_name"`
+	ServerName   string    `json:"server_name"`
+	Midstream    bool      `json:"midstream"`
+	Reason       string    `json:"reason,omitempty"`
+	ParseError   string    `json:"parse_error,omitempty"`
+	Violation    string    `json:"violation,omitempty"`
 	pairKey      pairKey
 }
 
@@ -91,19 +91,19 @@ type Violation struct {
 
 // Summary counts the whole run.
 type Summary struct {
-	Files           []string          `json:"files"`
-	Packets         uint64            `json:"packets"`
-	Flows           int               `json:"flows"`
-	InternalFlows   int               `json:"internal_flows"`
-	Pairs           int               `json:"pairs"`
-	Classes         map[string]int    `json:"classes"`
-	TLSVersions     map[string]int    `json:"tls_versions"`
-	UnknownReasons  map[string]int    `json:"unknown_reasons"`
-	ParseErrors     map[string]int    `json:"parse_errors"`
-	Violations      map[string]int    `json:"violations"`
-	Limits          map[string]uint64 `json:"limits_hit"`
-	Errors          []string          `json:"errors"`
-	MinTLSVersion   string            `json:"min_tls_version"`
+	Files          []string          `json:"files"`
+	Packets        uint64            `json:"packets"`
+	Flows          int               `json:"flows"`
+	InternalFlows  int               `json:"internal_flows"`
+	Pairs          int               `json:"pairs"`
+	Classes        map[string]int    `json:"classes"`
+	TLSVersions    map[string]int    `json:"tls_versions"`
+	UnknownReasons map[string]int    `json:"unknown_reasons"`
+	ParseErrors    map[string]int    `json:"parse_errors"`
+	Violations     map[string]int    `json:"violations"`
+	Limits         map[string]uint64 `json:"limits_hit"`
+	Errors         []string          `json:"errors"`
+	MinTLSVersion  string            `json:"min_tls_version"`
 }
 
 // Audit is the whole offline report.
