@@ -43,7 +43,7 @@ type testNet struct {
 	serverIf           string
 }
 
-func newTestNet(t *testing.T, offloads bool) *testNet {
+func newTestNet(t testing.TB, offloads bool) *testNet {
 	t.Helper()
 	n := nsSeq.Add(1)
 	id := fmt.Sprintf("%d%d", os.Getpid()%10000, n)
@@ -70,7 +70,7 @@ func newTestNet(t *testing.T, offloads bool) *testNet {
 	return tn
 }
 
-func sh(t *testing.T, name string, args ...string) string {
+func sh(t testing.TB, name string, args ...string) string {
 	t.Helper()
 	out, err := exec.Command(name, args...).CombinedOutput()
 	if err != nil {
@@ -85,7 +85,7 @@ var built struct {
 	err error
 }
 
-func binaries(t *testing.T) (tlsaudit, tlspeer string) {
+func binaries(t testing.TB) (tlsaudit, tlspeer string) {
 	t.Helper()
 	if built.dir == "" && built.err == nil {
 		dir, err := os.MkdirTemp("", "tlsaudit-live")
