@@ -1,12 +1,11 @@
-// Package policy says which flows matter and which are violations: what counts as
-// internal (east-west) traffic, and the lowest TLS version that is acceptable.
-//
-// A Policy is immutable once built and safe for concurrent use.
 package policy
 
 import (
 	"fmt"
+	"maps"
 	"net/netip"
+	"slices"
+	"time"
 
 	"github.com/tlsaudit/tlsaudit/pkg/classify"
 )
@@ -27,15 +26,63 @@ const (
 	KindLegacyTLS = "legacy_tls"
 )
 
-// Policy decides what is internal and what is a violation.
+// Kinds lists every violation kind.
+var Kinds = []string{KindPlaintext, KindLegacyTLS}
+
+// Defaults of the config file's fields.
+const (
+	DefaultSeriesCap         = 10000
+	DefaultAlertResolveAfter = 10 * time.Minute
+)
+
+// Policy decides what is internal and what is a violation, and how violations alert.
+// Build one with Default, Load or Parse, then treat it as read-only.
 type Policy struct {
-	Internal   []netip.Prefix
-	MinVersion classify.Version // TLS below this is legacy
+	// Internal are the internal ranges: internal_cidrs plus PodCIDRs and ServiceCIDRs.
+	Internal     []netip.Prefix
+	PodCIDRs     []netip.Prefix
+	ServiceCIDRs []netip.Prefix
+	MinVersion   classify.Version // TLS below this is legacy
+	// Exemptions are pairs that are not violations, each with its reason.
+	Exemptions []Exemption
+	// AlertKinds are the violation kinds that alert (KindPlaintext, KindLegacyTLS).
+	AlertKinds []string
+	// AlertLabels are static labels put on every alert (severity, team, ...).
+	AlertLabels map[string]string
+	// SeriesCap is the most metric series of flows the exporter creates; more are
+	// folded into workload "other".
+	SeriesCap int
+	// AlertResolveAfter is how long a pair must be clean before its alert resolves.
+	AlertResolveAfter time.Duration
+	// Source names where the policy came from: a file name, or "default".
+	Source string
 }
 
-// Default returns the policy with the default internal ranges and TLS 1.2 as minimum.
+// Default returns the policy with the default internal ranges, TLS 1.2 as minimum,
+// no exemptions, both violation kinds alerting with severity "warning", a cap of
+// DefaultSeriesCap series and alerts resolving after DefaultAlertResolveAfter.
 func Default() *Policy {
-	return &Policy{Internal: DefaultInternal, MinVersion: classify.VersionTLS12}
+	return &Policy{
+		Internal:          DefaultInternal,
+		MinVersion:        classify.VersionTLS12,
+		AlertKinds:        slices.Clone(Kinds),
+		AlertLabels:       map[string]string{"severity": "warning"},
+		SeriesCap:         DefaultSeriesCap,
+		AlertResolveAfter: DefaultAlertResolveAfter,
+		Source:            "default",
+	}
+}
+
+// Clone returns a deep copy, for callers that adjust a policy before using it.
+func (p *Policy) Clone() *Policy {
+	c := *p
+	c.Internal = slices.Clone(p.Internal)
+	c.PodCIDRs = slices.Clone(p.PodCIDRs)
+	c.ServiceCIDRs = slices.Clone(p.ServiceCIDRs)
+	c.Exemptions = slices.Clone(p.Exemptions)
+	c.AlertKinds = slices.Clone(p.AlertKinds)
+	c.AlertLabels = maps.Clone(p.AlertLabels)
+	return &c
 }
 
 // ParseVersion reads a minimum version as written in configs and flags: "TLS1.2" etc.
@@ -63,6 +110,9 @@ func (p *Policy) IsInternal(addr netip.Addr) bool {
 // Violation returns the kind of violation a flow with this verdict is when internal,
 // or "" when it is none. Plaintext is a violation; so is TLS whose negotiated version is
 // below the minimum (SSL 2 and 3 included). TLS whose version was not seen is not.
+//
+// Violation knows only the verdict, so it cannot apply exemptions, which match the
+// flow's ends: callers that know them use Judge, which does.
 func (p *Policy) Violation(v *classify.Verdict) string {
 	switch v.Class {
 	case classify.ClassPlaintext:
@@ -74,6 +124,37 @@ func (p *Policy) Violation(v *classify.Verdict) string {
 	}
 	return ""
 }
+
+// Ends are what exemptions match a flow by: its addresses, the server port, and the
+// namespaces of both ends ("" when not known).
+type Ends struct {
+	Client, Server                   netip.Addr
+	ServerPort                       uint16
+	ClientNamespace, ServerNamespace string
+}
+
+// Judge returns the kind of violation a flow between these ends with this verdict is
+// at time at, or "" when it is none: not internal (both ends must be), not a
+// violation, or exempt. When an exemption in force matches, it is returned with "".
+func (p *Policy) Judge(e Ends, v *classify.Verdict, at time.Time) (kind string, exempt *Exemption) {
+	if !p.IsInternal(e.Client) || !p.IsInternal(e.Server) {
+		return "", nil
+	}
+	kind = p.Violation(v)
+	if kind == "" {
+		return "", nil
+	}
+	for i := range p.Exemptions {
+		x := &p.Exemptions[i]
+		if x.Matches(e, kind, at) {
+			return "", x
+		}
+	}
+	return kind, nil
+}
+
+// Alerts reports whether violations of kind alert.
+func (p *Policy) Alerts(kind string) bool { return slices.Contains(p.AlertKinds, kind) }
 
 // rank orders versions: SSL 2 below SSL 3 below TLS 1.0 …, drafts as TLS 1.3.
 func rank(v classify.Version) int {
