@@ -170,6 +170,18 @@ func TestServerCertificateInHandshake(t *testing.T) {
 	if h.ServerErr != nil || !h.ServerCertSeen || h.ServerCert.Subject != "CN=scan.example.test" || !h.ClientCertRequested {
 		t.Errorf("good certificate: err %v seen %v %+v", h.ServerErr, h.ServerCertSeen, h.ServerCert)
 	}
+	// A chain too long to reassemble still shows its leaf.
+	big := handshakeMessage(handshakeTypeCertificate, certificateMessage(der, make([]byte, 70000)))
+	var records []byte
+	for msg := append(slices.Clone(sh), big...); len(msg) > 0; {
+		n := min(len(msg), recordMaxPlaintext)
+		records = append(records, tlsRecord(recordTypeHandshake, 0x0303, msg[:n])...)
+		msg = msg[n:]
+	}
+	h.ScanServer(records)
+	if !errors.Is(h.ServerErr, ErrTruncated) || !h.ServerCertSeen || h.ServerCert.Subject != "CN=scan.example.test" {
+		t.Errorf("long chain: err %v seen %v %+v", h.ServerErr, h.ServerCertSeen, h.ServerCert)
+	}
 	h.ScanServer(stream([]byte{0x30, 0x03, 0x02, 0x01, 0x00}))
 	if !errors.Is(h.ServerErr, ErrMalformed) || !h.ServerCertSeen || h.ServerCert.Subject != "" || !h.ClientCertRequested {
 		t.Errorf("bad certificate: err %v seen %v %+v", h.ServerErr, h.ServerCertSeen, h.ServerCert)

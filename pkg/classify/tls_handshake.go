@@ -169,7 +169,11 @@ type Handshake struct {
 	// Heartbeat is true when heartbeat (24) records were seen in either direction.
 	Heartbeat bool
 	// ClientErr and ServerErr are the first parse error per direction, wrapping one
-	// of the sentinel errors; nil if none. A record-layer error stops that direction.
+	// of the sentinel errors; nil if none. A record-layer error stops that
+	// direction; a bad handshake message is skipped. Beyond 64 KiB of clear
+	// handshake bytes (or a longer message) the direction stops reassembling with an
+	// error wrapping ErrTruncated, after reading a server certificate chain's leaf
+	// if it fits.
 	ClientErr, ServerErr error
 	// ClientNeedMore and ServerNeedMore are true when the direction's bytes end inside
 	// a record or handshake message: more bytes may complete it.
@@ -490,6 +494,11 @@ func (h *Handshake) handshakeMessages(d *direction, client bool) {
 			return
 		}
 		if length > maxHandshakeBuffer {
+			// A server certificate chain can outgrow the bound; its leaf comes
+			// first and may well fit.
+			if !client && msgType == handshakeTypeCertificate && !h.oversizedCertificate(d, peek) {
+				return // the leaf is not complete yet
+			}
 			d.setErr(errHandshakeLen)
 			d.hsStopped = true
 			return
@@ -561,6 +570,20 @@ func (h *Handshake) serverMessage(d *direction, msgType uint8, msg []byte) {
 	case handshakeTypeCertificateRequest:
 		h.ClientCertRequested = true
 	}
+}
+
+// oversizedCertificate reads the leaf of a Certificate message too long to reassemble
+// from the start of its body. It reports false when the leaf is not all there yet.
+func (h *Handshake) oversizedCertificate(d *direction, body cryptobyte.String) bool {
+	var listLen uint32
+	var leaf cryptobyte.String
+	if !body.ReadUint24(&listLen) || !body.ReadUint24LengthPrefixed(&leaf) {
+		return false
+	}
+	if !leaf.Empty() {
+		h.serverCertificate(d, leaf)
+	}
+	return true
 }
 
 // messageBody returns the body of a whole handshake message (after the 4-byte header).
