@@ -133,17 +133,12 @@ func looksLikeSSLv2ClientHello(b []byte) bool {
 // consuming anything when s does not hold the whole record.
 func readSSLv2Record(s *cryptobyte.String, record, body *[]byte) bool {
 	peek := *s
-	var first uint8
 	var header uint16
-	if !peek.ReadUint8(&first) {
-		return false
-	}
-	peek = *s
 	if !peek.ReadUint16(&header) {
 		return false
 	}
 	headerLen, length := 2, int(header&sslv2LengthMask)
-	if first&sslv2HeaderLongBit == 0 {
+	if header&(sslv2HeaderLongBit<<8) == 0 {
 		headerLen, length = 3, int(header&sslv2ShortLengthMask)
 	}
 	var whole []byte
