@@ -146,6 +146,10 @@ type Handshake struct {
 	// HRR is true when a HelloRetryRequest was seen, HRRGroup is its selected group.
 	HRR      bool
 	HRRGroup uint16
+	// HRRVersion is the version the HelloRetryRequest selected (its
+	// supported_versions): only TLS 1.3 has HelloRetryRequest, so when the second
+	// ServerHello is not in the capture this still names the version.
+	HRRVersion Version
 	// ServerCert describes the server's leaf certificate, valid when ServerCertSeen.
 	// Only TLS ≤ 1.2 and SSLv2 send it in clear (TLS 1.3 certificates are encrypted).
 	ServerCert     CertInfo
@@ -259,7 +263,7 @@ func (h *Handshake) ScanServer(stream []byte) {
 	d := &h.server
 	d.reset()
 	h.ServerHello.Reset()
-	h.ServerHelloSeen, h.HRR, h.HRRGroup = false, false, 0
+	h.ServerHelloSeen, h.HRR, h.HRRGroup, h.HRRVersion = false, false, 0, 0
 	h.ServerCert, h.ServerCertSeen = CertInfo{}, false
 	h.ClientCertRequested = false
 	h.scan(d, stream, false)
@@ -296,7 +300,9 @@ func (h *Handshake) Complete() bool {
 			return true
 		}
 	}
-	return h.ServerCCS && (h.ClientCCS || h.ClientAppData)
+	// TLS 1.3 middlebox compatibility sends ChangeCipherSpec both ways around a
+	// HelloRetryRequest too: only after a real ServerHello do the CCSs end it.
+	return h.ServerHelloSeen && h.ServerCCS && (h.ClientCCS || h.ClientAppData)
 }
 
 // Version returns the version negotiated by the ServerHello, 0 if none was seen.
@@ -545,7 +551,7 @@ func (h *Handshake) serverMessage(d *direction, msgType uint8, msg []byte) {
 			return
 		}
 		if h.shScratch.HRR {
-			h.HRR, h.HRRGroup = true, h.shScratch.SelectedGroup
+			h.HRR, h.HRRGroup, h.HRRVersion = true, h.shScratch.SelectedGroup, h.shScratch.Version()
 			return
 		}
 		h.ServerHello, h.shScratch = h.shScratch, h.ServerHello

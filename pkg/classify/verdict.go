@@ -126,15 +126,15 @@ func (c *Classifier) stream(in *Input) (Verdict, bool) {
 	case in.Midstream && (midstreamTLS(cl) || midstreamTLS(sv)):
 		return Verdict{Class: ClassTLS, Reason: ReasonMidstream}, true
 	}
-	if more && !noMore {
-		return Verdict{}, false
-	}
 	// Readable text in either direction is plaintext even when the protocol is not
 	// recognised; wait for enough of it unless the flow is over.
 	if ReadableText(cl) || ReadableText(sv) {
 		if noMore || len(cl) >= readableDecisionBytes || len(sv) >= readableDecisionBytes {
 			return Verdict{Class: ClassPlaintext}, true
 		}
+		return Verdict{}, false
+	}
+	if more && !noMore {
 		return Verdict{}, false
 	}
 	if !noMore && len(cl)+len(sv) < binaryDecisionBytes {
@@ -261,8 +261,8 @@ func (c *Classifier) tls(in *Input, cl, sv []byte, noMore bool, app App) (Verdic
 		v.Resumed = resumed(h)
 	}
 	v.HRR = h.HRR
-	if v.Group == 0 && h.HRR {
-		v.Group = h.HRRGroup
+	if !h.ServerHelloSeen && h.HRR {
+		v.Version, v.Group = h.HRRVersion, h.HRRGroup
 	}
 	v.ClientCert = h.ClientCertSent
 	if h.ServerCertSeen {
