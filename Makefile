@@ -7,7 +7,7 @@ DEMO     := testdata/pcaps/demo-mix.pcapng
 FUZZTIME ?= 20s
 PKGS     := ./...
 
-.PHONY: all build run test bench fuzz lint testdata clean
+.PHONY: all build run test bench bench-live fuzz lint testdata generate clean
 
 all: build
 
@@ -22,10 +22,22 @@ test:
 	$(GO) vet $(PKGS)
 	$(GO) test -count=1 -timeout 30m $(PKGS)
 
-# Benchmarks, including analyze over a generated multi-hundred-MB capture and the
-# same file through tshark for a ratio (see README).
+# Benchmarks: parsers, flow table, kernel program (root), and analyze over a generated
+# multi-hundred-MB capture with the same file through tshark in the same run, for a
+# ratio. TLSAUDIT_BENCH_MB sizes the capture (default 300).
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -timeout 60m $(PKGS)
+	$(GO) test -run '^$$' -bench . -benchmem ./pkg/...
+	$(GO) test -run '^$$' -bench 'BenchmarkAnalyze$$|BenchmarkTshark' -benchtime 2x -timeout 60m ./cmd/tlsaudit
+
+# Throughput cost of the live agent on real traffic (root, iperf3): alternating runs
+# with and without each engine attached.
+bench-live:
+	$(GO) test -run '^$$' -bench AgentThroughputOverhead -benchtime 3x -timeout 30m ./cmd/tlsaudit
+
+# Rebuild the eBPF object and its Go bindings with Debian's clang-14 (committed, so
+# building never needs clang).
+generate:
+	$(GO) generate ./pkg/capture/
 
 # Every fuzz target for FUZZTIME each.
 fuzz:
