@@ -1,0 +1,44 @@
+package export
+
+import (
+	"net/netip"
+
+	"github.com/tlsaudit/tlsaudit/pkg/identity"
+	"github.com/tlsaudit/tlsaudit/pkg/policy"
+)
+
+// Workload values for ends that have no name.
+const (
+	// WorkloadExternal is an end outside the internal ranges.
+	WorkloadExternal = "external"
+	// WorkloadUnknown is an internal end the identity source does not know.
+	WorkloadUnknown = "unknown"
+	// WorkloadOther is where label sets past the series cap are folded.
+	WorkloadOther = "other"
+)
+
+// End is one end of a flow as labels: a namespace and a workload. Unknown ends have
+// namespace "" and workload WorkloadExternal or WorkloadUnknown, never an address.
+type End struct {
+	Namespace string
+	Workload  string
+}
+
+// String is "namespace/workload", or the workload alone.
+func (e End) String() string {
+	if e.Namespace == "" {
+		return e.Workload
+	}
+	return e.Namespace + "/" + e.Workload
+}
+
+// nameEnd labels an address.
+func nameEnd(addr netip.Addr, names *identity.Map, pol *policy.Policy) End {
+	if id, ok := names.Lookup(addr); ok {
+		return End{Namespace: id.Namespace, Workload: id.Workload}
+	}
+	if pol.IsInternal(addr) {
+		return End{Workload: WorkloadUnknown}
+	}
+	return End{Workload: WorkloadExternal}
+}
