@@ -57,3 +57,11 @@ testdata:
 
 clean:
 	rm -rf bin
+
+# tlsaudit against every reference of the corpus in ../shared/peer-corpus (or
+# $TLSAUDIT_PEER_CORPUS); fails when agreement drops below the committed baseline.
+# Regenerate docs/conformance.md and the baseline with:
+#   go test -count=1 -run TestConformance -v ./internal/conformance/ -args -update
+.PHONY: conformance
+conformance:
+	$(GO) test -count=1 -run TestConformance -v ./internal/conformance/
