@@ -53,8 +53,9 @@ enum stat {
 	STAT_NOT_IP,         /* not IPv4/IPv6 */
 	STAT_NOT_TCP_UDP,    /* IP, but neither TCP nor UDP */
 	STAT_FRAGMENTS,      /* IPv4 fragments, skipped */
-	STAT_BUDGET_DONE,    /* payload packets past the per-direction budget */
+	STAT_BUDGET_DONE,    /* payload packets past the per-direction budget (also counted as quiet or an event) */
 	STAT_LOAD_ERRORS,    /* bpf_skb_load_bytes failed */
+	STAT_QUIET,          /* undecided flow, nothing to send: bare ACK, or budget spent */
 	STAT_MAX,
 };
 
@@ -322,19 +323,24 @@ static __always_inline int handle(struct __sk_buff *skb)
 	if (pk.payload_len > 0) {
 		if (copied >= budget_per_direction) {
 			st->v[STAT_BUDGET_DONE]++;
-			if (!(pk.flags & (F_SYN | F_FIN | F_RST)))
+			if (!(pk.flags & (F_SYN | F_FIN | F_RST))) {
+				st->v[STAT_QUIET]++;
 				return TC_CONTINUE;
+			}
 		} else {
 			cap = budget_per_direction - copied;
 			if (cap > pk.payload_len)
 				cap = pk.payload_len;
 		}
 	} else if (!(pk.flags & (F_SYN | F_FIN | F_RST))) {
+		st->v[STAT_QUIET]++;
 		return TC_CONTINUE;
 	}
 	struct event *ev = bpf_map_lookup_elem(&scratch, &zero);
-	if (!ev)
+	if (!ev) {
+		st->v[STAT_LOAD_ERRORS]++;
 		return TC_CONTINUE;
+	}
 	if (cap > SAMPLE_MAX)
 		cap = SAMPLE_MAX;
 	if (cap > 0) {
@@ -372,8 +378,10 @@ static __always_inline int handle(struct __sk_buff *skb)
 	ev->cap_len = cap;
 	ev->wire_len = skb->len - pk.ip_off;
 	__u64 size = __builtin_offsetof(struct event, data) + cap;
-	if (size > sizeof(*ev))
+	if (size > sizeof(*ev)) {
+		st->v[STAT_LOAD_ERRORS]++;
 		return TC_CONTINUE;
+	}
 	if (bpf_ringbuf_output(&events, ev, size, 0) < 0) {
 		st->v[STAT_RINGBUF_FULL]++;
 		return TC_CONTINUE;

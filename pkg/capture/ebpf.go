@@ -39,8 +39,13 @@ var eventHeaderLen = int(unsafe.Offsetof(tlsauditEvent{}.Data))
 // kernelStatNames names the indexes of the stats array, in bpf/capture.c's order.
 var kernelStatNames = []string{
 	"packets", "bytes", "fast_path", "events", "ringbuf_full", "map_full",
-	"not_ip", "not_tcp_udp", "fragments", "budget_done", "load_errors",
+	"not_ip", "not_tcp_udp", "fragments", "budget_done", "load_errors", "quiet",
 }
+
+// KernelOutcomes are the kernel counters that partition the packets it saw: each
+// packet ends in exactly one of them, so their sum equals "packets" and no packet is
+// lost silently.
+var KernelOutcomes = []string{"fast_path", "events", "ringbuf_full", "map_full", "not_ip", "not_tcp_udp", "fragments", "load_errors", "quiet"}
 
 // EBPF is the eBPF capture source: a TC program on each attached interface, an LRU flow
 // map, and a ring buffer of first bytes read by Next. Attach and Detach may be called

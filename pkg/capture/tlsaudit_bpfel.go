@@ -54,7 +54,7 @@ type tlsauditFlowVal struct {
 
 type tlsauditStatValues struct {
 	_ structs.HostLayout
-	V [11]uint64
+	V [12]uint64
 }
 
 // Names of all BPF objects in the ELF.
