@@ -1,0 +1,100 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tlsaudit/tlsaudit/pkg/classify"
+	"github.com/tlsaudit/tlsaudit/pkg/flow"
+	"github.com/tlsaudit/tlsaudit/pkg/policy"
+)
+
+func rec(client, server string, v classify.Verdict) *flow.Record {
+	t0 := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+	return &flow.Record{
+		Proto: flow.TCP, Client: netip.MustParseAddrPort(client), Server: netip.MustParseAddrPort(server),
+		FirstSeen: t0, LastSeen: t0.Add(time.Second), PacketsToServer: 5, PacketsToClient: 4,
+		BytesToServer: 500, BytesToClient: 400, Verdict: v,
+	}
+}
+
+func TestBuildPairsAndViolations(t *testing.T) {
+	b := NewBuilder(policy.Default(), nil)
+	tls13 := classify.Verdict{Class: classify.ClassTLS, Version: classify.VersionTLS13, SNI: "api.internal"}
+	b.Add(rec("10.0.0.1:40000", "10.0.0.2:443", tls13))
+	b.Add(rec("10.0.0.1:40001", "10.0.0.2:443", tls13))
+	// One plaintext flow makes the whole pair plaintext.
+	b.Add(rec("10.0.0.1:40002", "10.0.0.2:443", classify.Verdict{Class: classify.ClassPlaintext, App: classify.AppHTTP}))
+	b.Add(rec("10.0.0.1:40003", "10.0.0.3:8443", classify.Verdict{Class: classify.ClassTLS, Version: classify.VersionTLS10}))
+	b.Add(rec("10.0.0.1:40004", "10.0.0.4:5432", classify.Verdict{Class: classify.ClassTLS, Version: classify.VersionTLS12, App: classify.AppPostgreSQL, StartTLS: true}))
+	// External server: plaintext, but not internal, so no violation.
+	b.Add(rec("10.0.0.1:40005", "93.184.216.34:80", classify.Verdict{Class: classify.ClassPlaintext, App: classify.AppHTTP}))
+	b.Add(rec("10.0.0.1:40006", "10.0.0.5:9000", classify.Verdict{Reason: classify.ReasonBinary}))
+	a := b.Build([]string{"x.pcap"}, 63, nil, nil)
+
+	if a.Summary.Flows != 7 || a.Summary.Pairs != 5 || a.Summary.InternalFlows != 6 {
+		t.Errorf("summary %+v", a.Summary)
+	}
+	if a.Summary.UnknownReasons[classify.ReasonBinary] != 1 {
+		t.Errorf("unknown reasons %v", a.Summary.UnknownReasons)
+	}
+	if p := a.Pairs[0]; p.Class != "plaintext" || p.Flows != 3 || p.Classes["tls"] != 2 || !p.Internal {
+		t.Errorf("worst pair first: %+v", p)
+	}
+	kinds := map[string]string{}
+	for _, v := range a.Violations {
+		kinds[v.Server+":"+portString(v.Port)] = v.Kind
+	}
+	want := map[string]string{"10.0.0.2:443": "plaintext", "10.0.0.3:8443": "legacy_tls"}
+	if len(kinds) != len(want) {
+		t.Errorf("violations %v, want %v", kinds, want)
+	}
+	for k, v := range want {
+		if kinds[k] != v {
+			t.Errorf("violation at %s = %q, want %q", k, kinds[k], v)
+		}
+	}
+	if !a.HasViolation(policy.KindLegacyTLS) || a.HasViolation("nope") {
+		t.Error("HasViolation")
+	}
+}
+
+func portString(p uint16) string {
+	return strings.TrimPrefix(netip.AddrPortFrom(netip.IPv4Unspecified(), p).String(), "0.0.0.0:")
+}
+
+func TestWriteFormats(t *testing.T) {
+	b := NewBuilder(policy.Default(), nil)
+	b.Add(rec("10.0.0.1:40000", "10.0.0.2:6379", classify.Verdict{Class: classify.ClassPlaintext, App: classify.AppRedis}))
+	a := b.Build([]string{"x.pcap"}, 9, map[string]uint64{"flows_evicted": 2}, []string{"x.pcap: offset 99: truncated record"})
+
+	var js bytes.Buffer
+	if err := Write(&js, a, "json"); err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]json.RawMessage
+	if err := json.Unmarshal(js.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"summary", "flows", "pairs", "violations"} {
+		if _, ok := doc[k]; !ok {
+			t.Errorf("json lacks %q", k)
+		}
+	}
+	var tbl bytes.Buffer
+	if err := Write(&tbl, a, "table"); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{"plaintext", "redis", "10.0.0.2", "flows_evicted 2", "offset 99"} {
+		if !strings.Contains(tbl.String(), s) {
+			t.Errorf("table lacks %q:\n%s", s, tbl.String())
+		}
+	}
+	if err := Write(&tbl, a, "xml"); err == nil {
+		t.Error("unknown format accepted")
+	}
+}
