@@ -317,3 +317,69 @@ func liveCase(t *testing.T, engineArgs []string, offloads bool) {
 		}
 	}
 }
+
+// TestLiveInterfaceChurn: interfaces that appear after the agent started are attached
+// when they match, and detached when they vanish (pod veths come and go).
+func TestLiveInterfaceChurn(t *testing.T) {
+	needLive(t)
+	agentBin, _ := binaries(t)
+	tn := newTestNet(t, true)
+	var logBuf bytes.Buffer
+	agent := exec.Command("ip", "netns", "exec", tn.server, agentBin, "run", "--engine", "ebpf", "--log-format", "json",
+		"--listen", "127.0.0.1:19808", "--interface", "churn*")
+	agent.Stderr = &logBuf
+	if err := agent.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { agent.Process.Kill(); agent.Wait() }()
+	waitHTTP(t, tn.server, "http://127.0.0.1:19808/readyz")
+	waitLog := func(what string) {
+		t.Helper()
+		deadline := time.Now().Add(15 * time.Second)
+		for time.Now().Before(deadline) {
+			if strings.Contains(logBuf.String(), what) {
+				return
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		t.Fatalf("agent never logged %q:\n%s", what, logBuf.String())
+	}
+	sh(t, "ip", "-n", tn.server, "link", "add", "churn0", "type", "veth", "peer", "name", "other0")
+	sh(t, "ip", "-n", tn.server, "link", "set", "churn0", "up")
+	sh(t, "ip", "-n", tn.server, "link", "set", "other0", "up")
+	waitLog(`"iface":"churn0"`)
+	if strings.Contains(logBuf.String(), `"iface":"other0"`) {
+		t.Error("attached to other0, which does not match churn*")
+	}
+	sh(t, "ip", "-n", tn.server, "link", "del", "churn0")
+	waitLog("detached")
+}
+
+// TestRunNamesMissingCapabilities: without privileges the agent must say which
+// capability is missing, not print a raw errno.
+func TestRunNamesMissingCapabilities(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to drop to an unprivileged user")
+	}
+	if _, err := exec.LookPath("setpriv"); err != nil {
+		t.Skip("setpriv (util-linux) not installed")
+	}
+	agentBin, _ := binaries(t)
+	os.Chmod(filepath.Dir(agentBin), 0o755)
+	for _, tc := range []struct{ engine, want string }{
+		{"ebpf", "CAP_BPF"},
+		{"afpacket", "CAP_NET_RAW"},
+		{"auto", "CAP_NET_RAW"}, // eBPF impossible, and so is the fallback: both say why
+	} {
+		t.Run(tc.engine, func(t *testing.T) {
+			out, err := exec.Command("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all",
+				agentBin, "run", "--engine", tc.engine, "--log-format", "json", "--listen", "127.0.0.1:0").CombinedOutput()
+			if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != exitError {
+				t.Fatalf("exit %v, want %d\n%s", err, exitError, out)
+			}
+			if !bytes.Contains(out, []byte(tc.want)) {
+				t.Errorf("output does not name %s:\n%s", tc.want, out)
+			}
+		})
+	}
+}
