@@ -8,9 +8,11 @@ import (
 	"net/netip"
 	"strings"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
 	"github.com/tlsaudit/tlsaudit/pkg/capture"
+	"github.com/tlsaudit/tlsaudit/pkg/export"
 	"github.com/tlsaudit/tlsaudit/pkg/flow"
 	"github.com/tlsaudit/tlsaudit/pkg/policy"
 	"github.com/tlsaudit/tlsaudit/pkg/report"
@@ -49,7 +51,7 @@ var failOnKinds = map[string][]string{
 func analyze(args []string, stdout, stderr io.Writer, log zerolog.Logger) int {
 	fs := flag.NewFlagSet("analyze", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	format := fs.String("format", "table", "output format: "+strings.Join(report.Formats, ", "))
+	format := fs.String("format", "table", "output format: "+strings.Join(report.Formats, ", ")+", or "+export.FormatOpenMetrics+" (the agent's metric families over the capture)")
 	failOn := fs.String("fail-on", "none", "exit 1 when internal pairs are: plaintext, legacy (plaintext or TLS below --min-tls), or none")
 	minTLS := fs.String("min-tls", "TLS1.2", "lowest acceptable TLS version")
 	var internal prefixList
@@ -57,6 +59,8 @@ func analyze(args []string, stdout, stderr io.Writer, log zerolog.Logger) int {
 	prefix := fs.Int("prefix-bytes", flow.DefaultConfig.PrefixBytes, "bytes of each direction kept for classification")
 	maxFlows := fs.Int("max-flows", flow.DefaultConfig.MaxFlows, "most flows tracked at once; the oldest is finished early past it")
 	maxBuf := fs.Int("max-buffered-bytes", flow.DefaultConfig.MaxBufferedBytes, "most bytes buffered by all flows together")
+	configPath := fs.String("config", "", "policy config file, as for tlsaudit run (--internal-cidr and --min-tls override it when given)")
+	namesPath := fs.String("names", "", "static names file (YAML: ip or cidr -> namespace, workload, service)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: tlsaudit analyze [flags] FILE...\n\nExit codes: 0 ok, 1 violations of the --fail-on kind found, 2 usage or input error.\n\nFlags:\n")
 		fs.PrintDefaults()
@@ -72,8 +76,9 @@ func analyze(args []string, stdout, stderr io.Writer, log zerolog.Logger) int {
 		fmt.Fprintf(stderr, "tlsaudit analyze: --fail-on must be plaintext, legacy or none, not %q\n", *failOn)
 		return exitError
 	}
-	if !validFormat(*format) {
-		fmt.Fprintf(stderr, "tlsaudit analyze: --format must be one of %s, not %q\n", strings.Join(report.Formats, ", "), *format)
+	openMetrics := *format == export.FormatOpenMetrics
+	if !openMetrics && !validFormat(*format) {
+		fmt.Fprintf(stderr, "tlsaudit analyze: --format must be one of %s, %s, not %q\n", strings.Join(report.Formats, ", "), export.FormatOpenMetrics, *format)
 		return exitError
 	}
 	files := fs.Args()
@@ -81,19 +86,42 @@ func analyze(args []string, stdout, stderr io.Writer, log zerolog.Logger) int {
 		fs.Usage()
 		return exitError
 	}
-	pol := policy.Default()
-	if len(internal) > 0 {
-		pol.Internal = internal
+	minSet := false
+	fs.Visit(func(f *flag.Flag) { minSet = minSet || f.Name == "min-tls" })
+	cfgSrc := configSource{path: *configPath, names: *namesPath, internal: internal}
+	if minSet || *configPath == "" {
+		v, err := policy.ParseVersion(*minTLS)
+		if err != nil {
+			fmt.Fprintf(stderr, "tlsaudit analyze: --min-tls: %v\n", err)
+			return exitError
+		}
+		cfgSrc.minVersion = v
 	}
-	v, err := policy.ParseVersion(*minTLS)
+	cfg, err := cfgSrc.load()
 	if err != nil {
-		fmt.Fprintf(stderr, "tlsaudit analyze: --min-tls: %v\n", err)
+		fmt.Fprintf(stderr, "tlsaudit analyze: %v\n", err)
 		return exitError
 	}
-	pol.MinVersion = v
+	pol := cfg.pol
 
-	b := report.NewBuilder(pol, nil)
-	table := flow.New(flow.Config{PrefixBytes: *prefix, MaxFlows: *maxFlows, MaxBufferedBytes: *maxBuf}, b.Add)
+	var namer report.Namer
+	if cfg.names != nil {
+		namer = cfg.names
+	}
+	b := report.NewBuilder(pol, namer)
+	tcfg := flow.Config{PrefixBytes: *prefix, MaxFlows: *maxFlows, MaxBufferedBytes: *maxBuf}
+	sink := b.Add
+	var exp *export.Exporter
+	if openMetrics {
+		ver, rev := buildVersion()
+		exp = export.New(export.Options{Policy: pol, Names: cfg.names, Version: ver, Revision: rev})
+		tcfg.OnDecide = exp.Decided
+		sink = func(r *flow.Record) {
+			exp.Finished(r)
+			b.Add(r)
+		}
+	}
+	table := flow.New(tcfg, sink)
 	dec := capture.NewDecoder()
 	var errs []string
 	var pkt flow.Packet
@@ -106,7 +134,17 @@ func analyze(args []string, stdout, stderr io.Writer, log zerolog.Logger) int {
 	table.Flush()
 	ts, ds := table.Stats(), dec.Stats()
 	audit := b.Build(files, ds.Decoded, limitsHit(ts, ds), errs)
-	if err := report.Write(stdout, audit, *format); err != nil {
+	if openMetrics {
+		h := export.TableHealth(ts)
+		h.Packets = ds.Decoded
+		exp.SetHealth(h)
+		reg := prometheus.NewRegistry()
+		reg.MustRegister(exp)
+		err = export.WriteMetrics(stdout, reg, export.FormatOpenMetrics)
+	} else {
+		err = report.Write(stdout, audit, *format)
+	}
+	if err != nil {
 		log.Error().Err(err).Msg("write report")
 		return exitError
 	}

@@ -8,19 +8,27 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/cilium/ebpf/ringbuf"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/rs/zerolog"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/tlsaudit/tlsaudit/pkg/capture"
+	"github.com/tlsaudit/tlsaudit/pkg/classify"
+	"github.com/tlsaudit/tlsaudit/pkg/export"
 	"github.com/tlsaudit/tlsaudit/pkg/flow"
+	"github.com/tlsaudit/tlsaudit/pkg/identity"
 	"github.com/tlsaudit/tlsaudit/pkg/policy"
 )
 
@@ -53,12 +61,36 @@ func runAgent(args []string, stderr io.Writer) int {
 	forceTC := fs.Bool("force-tc", false, "attach with clsact/tc even where TCX exists")
 	var internal prefixList
 	fs.Var(&internal, "internal-cidr", "internal (east-west) range, repeatable (default: RFC 1918, 100.64.0.0/10, fc00::/7)")
-	minTLS := fs.String("min-tls", "TLS1.2", "lowest acceptable TLS version")
+	minTLS := fs.String("min-tls", "TLS1.2", "lowest acceptable TLS version (overrides the config file's min_tls_version when given)")
+	configPath := fs.String("config", "", "policy config file (YAML: internal ranges, exemptions, alerting); SIGHUP reloads it")
+	checkConfig := fs.Bool("check-config", false, "validate --config (and --names) and exit: 0 valid, 2 invalid")
+	namesPath := fs.String("names", "", "static names file (YAML: ip or cidr -> namespace, workload, service); SIGHUP reloads it")
+	metricsAddr := fs.String("metrics-addr", ":9809", "address for Prometheus /metrics; the same as --listen serves it beside /healthz; empty: no metrics")
+	var amURLs stringList
+	fs.Var(&amURLs, "alertmanager-url", "Alertmanager base URL to push alerts to (API v2), repeatable for an HA pair")
+	resend := fs.Duration("alert-resend-interval", time.Minute, "how often a firing alert is pushed again (endsAt is 4 intervals ahead)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
 		}
 		return exitError
+	}
+	setFlags := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { setFlags[f.Name] = true })
+	src := configSource{path: *configPath, names: *namesPath}
+	if setFlags["internal-cidr"] {
+		src.internal = internal
+	}
+	if setFlags["min-tls"] {
+		v, err := policy.ParseVersion(*minTLS)
+		if err != nil {
+			fmt.Fprintf(stderr, "tlsaudit run: --min-tls: %v\n", err)
+			return exitError
+		}
+		src.minVersion = v
+	}
+	if *checkConfig {
+		return checkConfigs(src, stderr)
 	}
 	if len(include) == 0 {
 		include = stringList{"*"}
@@ -71,25 +103,24 @@ func runAgent(args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "tlsaudit run: %v\n", err)
 		return exitError
 	}
-	pol := policy.Default()
-	if len(internal) > 0 {
-		pol.Internal = internal
-	}
-	if pol.MinVersion, err = policy.ParseVersion(*minTLS); err != nil {
-		fmt.Fprintf(stderr, "tlsaudit run: --min-tls: %v\n", err)
+	cfg, err := src.load()
+	if err != nil {
+		log.Error().Err(err).Msg("load config")
 		return exitError
 	}
+	out := newOutputs(cfg, amURLs, *resend, log)
 
-	src, kernel, err := openEngine(*engine, capture.EBPFConfig{BudgetPerDirection: uint32(*budget), ForceTC: *forceTC}, log)
+	eng, kernel, err := openEngine(*engine, capture.EBPFConfig{BudgetPerDirection: uint32(*budget), ForceTC: *forceTC}, log)
 	if err != nil {
 		log.Error().Err(err).Msg("cannot start capture")
 		return exitError
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	a := &agent{log: log, pol: pol, src: src, kernel: kernel}
-	err = a.run(ctx, capture.InterfaceSelector{Include: include, Exclude: exclude}, *listen)
-	if cerr := src.Close(); cerr != nil {
+	a := &agent{log: log, src: eng, kernel: kernel, cfgSrc: src, out: out}
+	a.cfg.Store(cfg)
+	err = a.run(ctx, capture.InterfaceSelector{Include: include, Exclude: exclude}, *listen, *metricsAddr)
+	if cerr := eng.Close(); cerr != nil {
 		log.Warn().Err(cerr).Msg("close capture")
 	}
 	if err != nil {
@@ -150,42 +181,223 @@ func openEngine(name string, cfg capture.EBPFConfig, log zerolog.Logger) (liveSo
 	return nil, nil, fmt.Errorf("--engine must be ebpf, afpacket or auto, not %q", name)
 }
 
-// agent is the node agent's main loop: one goroutine owns the flow table and reads
-// the source; others watch interfaces and serve health endpoints.
-type agent struct {
-	log    zerolog.Logger
-	pol    *policy.Policy
-	src    liveSource
-	kernel *capture.EBPF // nil with AF_PACKET
-	ready  atomic.Bool
-	alive  atomic.Int64 // Unix ns of the capture loop's last turn
+// configSource says where the agent's policy and names come from, and which
+// command-line flags override the config file (on every reload too).
+type configSource struct {
+	path, names string
+	internal    []netip.Prefix   // --internal-cidr, when given
+	minVersion  classify.Version // --min-tls, when given
 }
 
-func (a *agent) run(ctx context.Context, sel capture.InterfaceSelector, listen string) error {
-	g, ctx := errgroup.WithContext(ctx)
-	ln, err := net.Listen("tcp", listen)
-	if err != nil {
-		return fmt.Errorf("listen %s: %w", listen, err)
+// liveConfig is what a load produces; the agent swaps it whole.
+type liveConfig struct {
+	pol   *policy.Policy
+	names *identity.Map // nil without --names
+}
+
+// load reads the config and names files (the default policy without --config) and
+// applies the flag overrides.
+func (c configSource) load() (*liveConfig, error) {
+	pol := policy.Default()
+	if c.path != "" {
+		var err error
+		if pol, err = policy.Load(c.path); err != nil {
+			return nil, err
+		}
 	}
-	srv := &http.Server{Handler: a.health(), ReadHeaderTimeout: 5 * time.Second}
-	g.Go(func() error {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	if len(c.internal) > 0 {
+		pol.Internal = c.internal
+	}
+	if c.minVersion != 0 {
+		pol.MinVersion = c.minVersion
+	}
+	lc := &liveConfig{pol: pol}
+	if c.names != "" {
+		names, err := identity.Load(c.names)
+		if err != nil {
+			return nil, err
+		}
+		lc.names = names
+	}
+	return lc, nil
+}
+
+// checkConfigs is --check-config: report every problem and exit 0 or 2.
+func checkConfigs(c configSource, stderr io.Writer) int {
+	if c.path == "" && c.names == "" {
+		fmt.Fprintln(stderr, "tlsaudit run: --check-config needs --config or --names")
+		return exitError
+	}
+	lc, err := c.load()
+	if err != nil {
+		fmt.Fprintf(stderr, "tlsaudit run: invalid config:\n%v\n", err)
+		return exitError
+	}
+	fmt.Fprintf(stderr, "tlsaudit run: config ok: %d internal ranges, minimum %s, %d exemptions, %d names\n",
+		len(lc.pol.Internal), lc.pol.MinVersion, len(lc.pol.Exemptions), lc.names.Len())
+	return exitOK
+}
+
+// outputs are the agent's metrics and alerts: the exporter fed by the flow table,
+// the Alertmanager pusher, and the private registry that exposes both.
+type outputs struct {
+	exp     *export.Exporter
+	alerter *export.Alerter
+	reg     *prometheus.Registry
+}
+
+func newOutputs(cfg *liveConfig, amURLs []string, resend time.Duration, log zerolog.Logger) *outputs {
+	al := export.NewAlerter(cfg.pol, export.AlerterConfig{URLs: amURLs, ResendInterval: resend}, log)
+	ver, rev := buildVersion()
+	o := &outputs{
+		exp:     export.New(export.Options{Policy: cfg.pol, Names: cfg.names, Violations: al, Version: ver, Revision: rev}),
+		alerter: al,
+		reg:     prometheus.NewRegistry(),
+	}
+	o.reg.MustRegister(o.exp, o.alerter, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return o
+}
+
+// buildVersion is the module version and VCS revision, for tlsaudit_build_info.
+func buildVersion() (version, revision string) {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "(unknown)", ""
+	}
+	for _, s := range bi.Settings {
+		if s.Key == "vcs.revision" {
+			revision = s.Value
+		}
+	}
+	return bi.Main.Version, revision
+}
+
+func (o *outputs) apply(cfg *liveConfig) {
+	o.exp.SetPolicy(cfg.pol)
+	o.exp.SetNames(cfg.names)
+	o.alerter.SetPolicy(cfg.pol)
+}
+
+func (o *outputs) handler() http.Handler {
+	return promhttp.HandlerFor(o.reg, promhttp.HandlerOpts{EnableOpenMetrics: true})
+}
+
+// agent is the node agent's main loop: one goroutine owns the flow table and reads
+// the source; others watch interfaces, serve health endpoints and metrics, push
+// alerts and reload the config on SIGHUP.
+type agent struct {
+	log    zerolog.Logger
+	src    liveSource
+	kernel *capture.EBPF // nil with AF_PACKET
+	cfgSrc configSource
+	cfg    atomic.Pointer[liveConfig]
+	out    *outputs
+	ready  atomic.Bool
+	alive  atomic.Int64 // Unix ns of the capture loop's last turn
+	// reloaded is the Unix ns of the last successful config load.
+	reloaded atomic.Int64
+}
+
+// reload loads the config again and swaps it in whole; on failure the old one stays.
+func (a *agent) reload() error {
+	cfg, err := a.cfgSrc.load()
+	if err != nil {
+		a.out.exp.SetReloadStatus(false, a.lastReload())
+		a.log.Error().Err(err).Msg("config reload failed; keeping the previous config")
+		return err
+	}
+	a.cfg.Store(cfg)
+	a.out.apply(cfg)
+	now := time.Now()
+	a.reloaded.Store(now.UnixNano())
+	a.out.exp.SetReloadStatus(true, now)
+	a.log.Info().Str("config", cfg.pol.Source).Int("exemptions", len(cfg.pol.Exemptions)).Int("names", cfg.names.Len()).Msg("config loaded")
+	return nil
+}
+
+func (a *agent) lastReload() time.Time { return time.Unix(0, a.reloaded.Load()) }
+
+// watchReload reloads on every SIGHUP until ctx ends.
+func (a *agent) watchReload(ctx context.Context) error {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-hup:
+			_ = a.reload()
+		}
+	}
+}
+
+func (a *agent) run(ctx context.Context, sel capture.InterfaceSelector, listen, metricsAddr string) error {
+	g, ctx := errgroup.WithContext(ctx)
+	mux := a.health()
+	serve := func(addr string, h http.Handler) error {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return fmt.Errorf("listen %s: %w", addr, err)
+		}
+		srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+		g.Go(func() error {
+			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			return nil
+		})
+		g.Go(func() error {
+			<-ctx.Done()
+			shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			return srv.Shutdown(shut)
+		})
+		a.log.Info().Str("listen", ln.Addr().String()).Msg("serving")
+		return nil
+	}
+	if metricsAddr != "" && metricsAddr == listen {
+		mux.Handle("/metrics", a.out.handler())
+	}
+	if err := serve(listen, mux); err != nil {
+		return err
+	}
+	if metricsAddr != "" && metricsAddr != listen {
+		m := http.NewServeMux()
+		m.Handle("/metrics", a.out.handler())
+		if err := serve(metricsAddr, m); err != nil {
 			return err
 		}
-		return nil
-	})
-	g.Go(func() error {
-		<-ctx.Done()
-		shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		return srv.Shutdown(shut)
-	})
+	}
+	now := time.Now()
+	a.reloaded.Store(now.UnixNano())
+	a.out.exp.SetReloadStatus(true, now)
 	capture.Reconcile(a.src, sel, a.log)
 	g.Go(func() error { return capture.WatchInterfaces(ctx, a.src, sel, a.log) })
 	g.Go(func() error { return a.captureLoop(ctx) })
+	g.Go(func() error { return a.out.alerter.Run(ctx) })
+	g.Go(func() error { return a.watchReload(ctx) })
+	if a.kernel != nil {
+		g.Go(func() error { return a.refreshKernelBytes(ctx) })
+	}
 	a.ready.Store(true)
-	a.log.Info().Str("listen", ln.Addr().String()).Msg("running")
+	a.log.Info().Msg("running")
 	return g.Wait()
+}
+
+// refreshKernelBytes adds the bytes the kernel counted for decided flows, whose
+// packets no longer reach userspace.
+func (a *agent) refreshKernelBytes(ctx context.Context) error {
+	t := time.NewTicker(10 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			a.out.exp.RefreshBytes(a.kernel)
+		}
+	}
 }
 
 func (a *agent) captureLoop(ctx context.Context) error {
@@ -198,16 +410,27 @@ func (a *agent) captureLoop(ctx context.Context) error {
 				}
 			}
 			a.logVerdict(flog, r)
+			a.out.exp.Decided(r)
 		},
 	}, func(r *flow.Record) {
 		if a.kernel != nil {
+			if _, b, ok := a.kernel.FlowCounters(r.Key); ok {
+				a.out.exp.FlowBytes(r.Key, b)
+			}
 			a.kernel.Forget(r.Key)
 		}
+		a.out.exp.Finished(r)
 	})
 	now := func() int64 { return time.Now().UnixNano() }
 	var p flow.Packet
+	var published int64
 	for {
-		a.alive.Store(now())
+		t := now()
+		a.alive.Store(t)
+		if t-published >= int64(time.Second) {
+			a.publishHealth(table.Stats())
+			published = t
+		}
 		if ctx.Err() != nil {
 			table.Flush()
 			return nil
@@ -227,11 +450,43 @@ func (a *agent) captureLoop(ctx context.Context) error {
 	}
 }
 
+// publishHealth hands the exporter the engine's counters: the flow table's, and the
+// kernel's for the engine in use.
+func (a *agent) publishHealth(ts flow.Stats) {
+	h := export.TableHealth(ts)
+	for _, r := range export.DropReasons {
+		h.Drops[r] = 0
+	}
+	switch src := a.src.(type) {
+	case *capture.EBPF:
+		ks, err := src.KernelStats()
+		if err != nil {
+			a.log.Warn().Err(err).Msg("kernel stats")
+			break
+		}
+		h.Packets = ks["packets"]
+		h.Drops[export.DropRingBufferFull] = ks["ringbuf_full"]
+		h.Drops[export.DropMapFull] = ks["map_full"]
+		h.EventsLost = ks["ringbuf_full"] + ks["load_errors"]
+	case *capture.AFPacket:
+		pkts, drops, err := src.SocketStats()
+		if err != nil {
+			a.log.Warn().Err(err).Msg("socket stats")
+			break
+		}
+		h.Packets = pkts
+		h.Drops[export.DropSocket] = drops
+	}
+	a.out.exp.SetHealth(h)
+}
+
 // logVerdict writes one structured line per decided flow; internal flows carry their
-// policy violation, if any.
+// policy violation, if any, and the exemption that excused one.
 func (a *agent) logVerdict(log zerolog.Logger, r *flow.Record) {
+	cfg := a.cfg.Load()
+	pol := cfg.pol
 	v := &r.Verdict
-	internal := a.pol.IsInternal(r.Client.Addr()) && a.pol.IsInternal(r.Server.Addr())
+	internal := pol.IsInternal(r.Client.Addr()) && pol.IsInternal(r.Server.Addr())
 	ev := log.Info().Str("event", "verdict").
 		Str("transport", r.Transport()).
 		Str("client", r.Client.String()).
@@ -246,9 +501,26 @@ func (a *agent) logVerdict(log zerolog.Logger, r *flow.Record) {
 	if v.Reason != "" {
 		ev = ev.Str("reason", v.Reason)
 	}
+	if cn := cfg.names.Name(r.Client.Addr().String()); cn != "" {
+		ev = ev.Str("client_name", cn)
+	}
+	if sn := cfg.names.Name(r.Server.Addr().String()); sn != "" {
+		ev = ev.Str("server_name", sn)
+	}
 	if internal {
-		if kind := a.pol.Violation(v); kind != "" {
+		ends := policy.Ends{Client: r.Client.Addr(), Server: r.Server.Addr(), ServerPort: r.Server.Port()}
+		if id, ok := cfg.names.Lookup(r.Client.Addr()); ok {
+			ends.ClientNamespace = id.Namespace
+		}
+		if id, ok := cfg.names.Lookup(r.Server.Addr()); ok {
+			ends.ServerNamespace = id.Namespace
+		}
+		kind, exempt := pol.Judge(ends, v, time.Now())
+		if kind != "" {
 			ev = ev.Str("violation", kind)
+		}
+		if exempt != nil {
+			ev = ev.Str("exempt", exempt.Reason)
 		}
 	}
 	ev.Msg("flow classified")
@@ -263,7 +535,7 @@ func appProtocol(app, other string) string {
 
 // health serves /healthz (the capture loop turned in the last few seconds) and
 // /readyz (attached and running).
-func (a *agent) health() http.Handler {
+func (a *agent) health() *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		if time.Since(time.Unix(0, a.alive.Load())) > 10*time.Second {
