@@ -65,3 +65,14 @@ clean:
 .PHONY: conformance
 conformance:
 	$(GO) test -count=1 -run TestConformance -v ./internal/conformance/
+
+# Lint the committed golden scrape with promtool (Debian package prometheus). Refresh
+# it with: go test ./pkg/export -run TestExportGoldenScrape -update
+.PHONY: checkmetrics promtool-test
+checkmetrics:
+	promtool check metrics < pkg/export/testdata/demo-mix.prom
+
+# Check the alerting rules and run their promtool unit tests (deploy/prometheus/tests).
+promtool-test:
+	promtool check rules deploy/prometheus/tlsaudit-rules.yaml
+	cd deploy/prometheus && promtool test rules tests/*.yaml
