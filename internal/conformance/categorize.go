@@ -36,7 +36,7 @@ func categorize(f Field, ref Value, fr *flow.Record, vals map[Field]string, hint
 		case !quicSeen && strings.HasPrefix(qv, "mvfst"):
 			return "QUIC mvfst (Facebook) versions: not recognised"
 		case !quicSeen:
-			return "QUIC v1/v2: flow not recognised as QUIC (" + verdictSummary(fr) + ")"
+			return "QUIC: flow not recognised, " + quicFirstPacket(run, fr)
 		case ourVal == "":
 			return "QUIC: Initial not decrypted (no SNI, ALPN, JA3, JA3S, JA4)"
 		}
@@ -50,8 +50,8 @@ func categorize(f Field, ref Value, fr *flow.Record, vals map[Field]string, hint
 		return "TLS behind " + wrapper(run, fr) + ": not followed"
 	case fr.Proto == flow.UDP:
 		return "UDP flow: " + verdictSummary(fr)
-	case v.Class.String() == "unknown" && v.Reason == "midstream":
-		return "no SYN in the capture: flow taken as midstream, handshake not parsed"
+	case v.Reason == "midstream":
+		return "joined midstream (no SYN seen): TLS handshake not parsed"
 	case v.Class.String() == "unknown":
 		return "tlsaudit verdict unknown (" + reasonOr(v.Reason, "no reason") + ")"
 	case v.Class.String() != "tls" && f != FieldClass:
@@ -162,4 +162,37 @@ func isHex(b []byte) bool {
 		}
 	}
 	return true
+}
+
+// quicFirstPacket says what the client's first datagram of a QUIC flow was, which
+// is all tlsaudit looks at to recognise QUIC.
+func quicFirstPacket(run *CaptureRun, fr *flow.Record) string {
+	ti := run.Tuples[connKey(fr.Transport(), fr.Client, fr.Server)]
+	var b []byte
+	if ti != nil {
+		b = ti.First[fr.Client.String()]
+	}
+	switch {
+	case len(b) == 0:
+		return "no client datagram captured"
+	case b[0]&0x80 == 0:
+		return "first client datagram has a short header"
+	case len(b) < 5:
+		return "first client datagram truncated"
+	}
+	version := uint32(b[1])<<24 | uint32(b[2])<<16 | uint32(b[3])<<8 | uint32(b[4])
+	typ := (b[0] >> 4) & 3
+	switch version {
+	case 1:
+		if typ == 1 {
+			return "first client datagram is 0-RTT, not the Initial"
+		}
+	case 0x6b3343cf:
+		if typ == 2 {
+			return "first client datagram is 0-RTT, not the Initial"
+		}
+	default:
+		return "first client Initial has version " + QUICVersionName(version) + " (version negotiation)"
+	}
+	return "first client datagram is a QUIC v1/v2 packet tlsaudit rejects (" + verdictSummary(fr) + ")"
 }

@@ -229,3 +229,71 @@ func TestHandWritten(t *testing.T) {
 		t.Error("Markdown dropped the hand-written block")
 	}
 }
+
+func TestWrapperAndQUICFirstPacket(t *testing.T) {
+	client, server := ap("10.0.0.1:4000"), ap("10.0.0.2:1080")
+	tests := []struct {
+		proto uint8
+		first []byte
+		want  string
+	}{
+		{flow.TCP, []byte{0x04, 0x01, 0x01, 0xbb, 1, 2, 3, 4, 0}, "a SOCKS4 CONNECT"},
+		{flow.TCP, []byte{0x05, 0x01, 0x00}, "a SOCKS5 handshake"},
+		{flow.TCP, []byte{0x03, 0x00, 0x00, 0x13, 0x0e, 0xe0}, "an RDP (TPKT/X.224) negotiation"},
+		{flow.TCP, []byte("CNXN\x00\x00\x00\x01"), "an ADB connection"},
+		{flow.TCP, []byte("CONNECT example:443 HTTP/1.1"), "an HTTP CONNECT"},
+		{flow.UDP, []byte{0x38, 0x43, 0x4c}, "OpenVPN (UDP)"},
+		{flow.TCP, []byte{0x16, 0x03, 0x01, 0x02, 0x00}, ""},
+	}
+	for _, tt := range tests {
+		tr := "tcp"
+		if tt.proto == flow.UDP {
+			tr = "udp"
+		}
+		run := &CaptureRun{Tuples: map[string]*TupleInfo{
+			connKey(tr, client, server): {First: map[string][]byte{client.String(): tt.first}},
+		}}
+		fr := &flow.Record{Proto: tt.proto, Client: client, Server: server}
+		if got := wrapper(run, fr); got != tt.want {
+			t.Errorf("wrapper(% x) = %q, want %q", tt.first, got, tt.want)
+		}
+	}
+
+	quic := []struct {
+		first []byte
+		want  string
+	}{
+		{nil, "no client datagram captured"},
+		{[]byte{0x40, 1, 2, 3}, "first client datagram has a short header"},
+		{[]byte{0xd0, 0, 0, 0, 1}, "first client datagram is 0-RTT, not the Initial"},
+		{[]byte{0xc0, 0xba, 0xba, 0xba, 0xba}, "first client Initial has version 0xbabababa (version negotiation)"},
+	}
+	for _, tt := range quic {
+		run := &CaptureRun{Tuples: map[string]*TupleInfo{
+			connKey("udp", client, server): {First: map[string][]byte{}},
+		}}
+		if tt.first != nil {
+			run.Tuples[connKey("udp", client, server)].First[client.String()] = tt.first
+		}
+		fr := &flow.Record{Proto: flow.UDP, Client: client, Server: server}
+		if got := quicFirstPacket(run, fr); got != tt.want {
+			t.Errorf("quicFirstPacket(% x) = %q, want %q", tt.first, got, tt.want)
+		}
+	}
+}
+
+func TestFamily(t *testing.T) {
+	tests := []struct{ category, want string }{
+		{"QUIC: ja4 differs", "both have a value and it differs (JA4, JA3S, version: see the decisions below)"},
+		{"QUIC: Initial not decrypted (no SNI, ALPN, JA3, JA3S, JA4)", "QUIC: Initial packets not decrypted (no SNI, ALPN, JA3, JA3S, JA4 for QUIC)"},
+		{"QUIC drafts: not recognised", "QUIC: flows not recognised (drafts, mvfst, Google QUIC, 0-RTT or short header first, version negotiation)"},
+		{"flow missing: tunnel GTP-U", "tunnels not decoded (no flow): GTP-U"},
+		{"flow missing: link type PPP", "link types not decoded (no flow): PPP"},
+		{"DTLS: not parsed", "DTLS not parsed"},
+	}
+	for _, tt := range tests {
+		if got := family(tt.category); got != tt.want {
+			t.Errorf("family(%q) = %q, want %q", tt.category, got, tt.want)
+		}
+	}
+}

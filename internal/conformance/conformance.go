@@ -447,6 +447,28 @@ func compare(recs []Record, runs map[string]*CaptureRun, res *Result) {
 	}
 	sort.Strings(keys)
 
+	// Byte-identical captures (the same file copied by several projects) are one
+	// capture when references are compared with each other.
+	same := map[string]string{}
+	byHash := map[string][]string{}
+	for _, run := range runs {
+		if run.SHA256 != "" {
+			byHash[run.SHA256] = append(byHash[run.SHA256], run.Path)
+		}
+	}
+	for _, paths := range byHash {
+		sort.Strings(paths)
+		for _, p := range paths {
+			same[p] = strings.Join(paths, " = ")
+		}
+	}
+	group := func(c string) string {
+		if g, ok := same[c]; ok {
+			return g
+		}
+		return c
+	}
+
 	// Tally, and list disagreements.
 	type connID struct{ capture, conn string }
 	stated := map[connID]map[Field]map[string]Value{}
@@ -475,7 +497,7 @@ func compare(recs []Record, runs map[string]*CaptureRun, res *Result) {
 			}
 		}
 		if !u.floating && (u.flow >= 0 || u.conn.Full()) {
-			id := connID{u.capture, label}
+			id := connID{group(u.capture), label}
 			if u.flow < 0 {
 				id.conn = "missing " + tupleKey(netip.AddrPortFrom(u.conn.A, u.conn.PortA), netip.AddrPortFrom(u.conn.B, u.conn.PortB))
 			}

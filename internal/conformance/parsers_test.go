@@ -265,7 +265,7 @@ func TestParseYAML(t *testing.T) {
 }
 
 func TestParseArkimeTest(t *testing.T) {
-	got, err := ParseArkimeTest(readTestdata(t, "arkime.test"), "arkime.test")
+	got, err := ParseArkimeTest(readTestdata(t, "arkime-sessions.json"), "arkime-sessions.json")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -138,7 +138,7 @@ func gaps(ds []Disagreement) []*gapRow {
 			g = &gapRow{gap: d.Category, conns: map[string]bool{}, fields: map[Field]bool{}, sources: map[string]bool{}}
 			by[d.Category] = g
 		}
-		key := d.Capture + " " + d.Conn
+		key := d.Capture + "\x00" + d.Conn
 		if !g.conns[key] && len(g.examples) < 3 && !exampleFromCapture(g.examples, d.Capture) {
 			g.examples = append(g.examples, d)
 		}
@@ -149,6 +149,20 @@ func gaps(ds []Disagreement) []*gapRow {
 	}
 	out := make([]*gapRow, 0, len(by))
 	for _, g := range by {
+		// "any connection" rows (references without a tuple) do not count as a
+		// connection of their own when the capture has a named one in the gap.
+		for k := range g.conns {
+			capture, conn, _ := strings.Cut(k, "\x00")
+			if !strings.HasPrefix(conn, "any ") {
+				continue
+			}
+			for o := range g.conns {
+				if oc, ocn, _ := strings.Cut(o, "\x00"); oc == capture && !strings.HasPrefix(ocn, "any ") {
+					delete(g.conns, k)
+					break
+				}
+			}
+		}
 		out = append(out, g)
 	}
 	sort.Slice(out, func(i, j int) bool {
@@ -272,6 +286,19 @@ func Markdown(res *Result, hand string) []byte {
 	w("Every disagreement, grouped by what causes it (as far as the harness can tell), biggest first by\n")
 	w("connections affected. This is the work list; the examples are capture, connection, field,\n")
 	w("reference value and tlsaudit's value.\n\n")
+	fams := families(res.Disagreements)
+	w("In short:\n\n")
+	for _, f := range fams {
+		w("- **%s**: %d connections, %d disagreements\n", f.name, f.conns, f.n)
+	}
+	var gz int
+	for _, c := range res.Captures {
+		if c.Gzip {
+			gz++
+		}
+	}
+	w("- **gzip captures**: %d, which `tlsaudit analyze` cannot open; the harness decompresses them first (no disagreement counted)\n\n", gz)
+	w("In detail:\n\n")
 	w("| gap | connections | disagreements | fields | examples |\n|---|---:|---:|---|---|\n")
 	for _, g := range gaps(res.Disagreements) {
 		var fs []string
@@ -380,6 +407,57 @@ func captureNotes(b *bytes.Buffer, res *Result) {
 	}
 	fmt.Fprintf(b, "\n- tlsaudit's decoder over all captures: %d frames, %d TCP/UDP packets; not IP %d, other IP protocols %d, IP fragments %d, malformed %d, unknown link type %d\n\n",
 		frames, decoded, notIP, other, frag, malformed, unknownLink)
+
+	// Connections the decoder never reaches, whether or not a reference talks about
+	// them (tunnels without TLS inside still hide plaintext from an auditor).
+	type hidden struct {
+		conns int
+		caps  []string
+	}
+	by := map[string]*hidden{}
+	for _, c := range res.Captures {
+		for _, ti := range c.Tuples {
+			if ti.Decoded > 0 {
+				continue
+			}
+			for why := range ti.Why {
+				h := by[why]
+				if h == nil {
+					h = &hidden{}
+					by[why] = h
+				}
+				h.conns++
+				if !contains(h.caps, c.Path) {
+					h.caps = append(h.caps, c.Path)
+				}
+			}
+		}
+	}
+	if len(by) == 0 {
+		return
+	}
+	whys := make([]string, 0, len(by))
+	for w := range by {
+		whys = append(whys, w)
+	}
+	sort.Slice(whys, func(i, j int) bool {
+		if by[whys[i]].conns != by[whys[j]].conns {
+			return by[whys[i]].conns > by[whys[j]].conns
+		}
+		return whys[i] < whys[j]
+	})
+	fmt.Fprintf(b, "TCP/UDP connections (innermost headers, found by gopacket) of which tlsaudit's decoder sees no packet, in all captures, with or without a reference statement about them:\n\n")
+	fmt.Fprintf(b, "| why | connections | captures |\n|---|---:|---|\n")
+	for _, w := range whys {
+		h := by[w]
+		sort.Strings(h.caps)
+		names := make([]string, 0, len(h.caps))
+		for _, c := range h.caps {
+			names = append(names, "`"+path.Base(c)+"`")
+		}
+		fmt.Fprintf(b, "| %s | %d | %s |\n", esc(w), h.conns, strings.Join(names, ", "))
+	}
+	fmt.Fprintf(b, "\n")
 }
 
 // writeDisagreements writes the full list, grouped by capture.
@@ -452,4 +530,71 @@ func code(s string) string {
 		return "—"
 	}
 	return "`" + strings.ReplaceAll(s, "|", `\|`) + "`"
+}
+
+// family groups gap categories into the few work items they belong to.
+func family(category string) string {
+	c := category
+	switch {
+	case strings.HasSuffix(c, "differs"):
+		return "both have a value and it differs (JA4, JA3S, version: see the decisions below)"
+	case strings.HasPrefix(c, "QUIC: Initial not decrypted"):
+		return "QUIC: Initial packets not decrypted (no SNI, ALPN, JA3, JA3S, JA4 for QUIC)"
+	case strings.HasPrefix(c, "QUIC version"):
+		return "QUIC: version not reported in the verdict"
+	case strings.HasPrefix(c, "QUIC") || strings.HasPrefix(c, "Google QUIC"):
+		return "QUIC: flows not recognised (drafts, mvfst, Google QUIC, 0-RTT or short header first, version negotiation)"
+	case strings.HasPrefix(c, "joined midstream"):
+		return "TCP joined midstream: a ClientHello/ServerHello after a missing SYN is not parsed"
+	case strings.HasPrefix(c, "DTLS"):
+		return "DTLS not parsed"
+	case strings.HasPrefix(c, "TLS behind"):
+		return "TLS behind another protocol not followed (SOCKS, RDP, ADB, OpenVPN)"
+	case strings.HasPrefix(c, "flow missing: tunnel"):
+		return "tunnels not decoded (no flow): " + strings.TrimPrefix(c, "flow missing: tunnel ")
+	case strings.HasPrefix(c, "flow missing: link type"):
+		return "link types not decoded (no flow): " + strings.TrimPrefix(c, "flow missing: link type ")
+	case strings.HasPrefix(c, "flow missing"):
+		return "other missing flows"
+	case strings.Contains(c, "missing from tlsaudit's TLS verdict"):
+		return "TLS verdict without a field the reference has (ServerHello not reassembled, malformed hellos, or a reference giving the ClientHello's version)"
+	case strings.HasPrefix(c, "tlsaudit says") || strings.HasPrefix(c, "class:"):
+		return "server answered a ClientHello in clear text (tlsaudit: plaintext)"
+	}
+	return "other unknown verdicts"
+}
+
+type familyRow struct {
+	name     string
+	conns, n int
+}
+
+// families tallies the disagreements per family, biggest first by connections.
+func families(ds []Disagreement) []familyRow {
+	conns := map[string]map[string]bool{}
+	n := map[string]int{}
+	for _, d := range ds {
+		f := family(d.Category)
+		if conns[f] == nil {
+			conns[f] = map[string]bool{}
+		}
+		if !strings.HasPrefix(d.Conn, "any ") {
+			conns[f][d.Capture+"\x00"+d.Conn] = true
+		}
+		n[f]++
+	}
+	out := make([]familyRow, 0, len(n))
+	for f := range n {
+		out = append(out, familyRow{f, len(conns[f]), n[f]})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].conns != out[j].conns {
+			return out[i].conns > out[j].conns
+		}
+		if out[i].n != out[j].n {
+			return out[i].n > out[j].n
+		}
+		return out[i].name < out[j].name
+	})
+	return out
 }

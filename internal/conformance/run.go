@@ -3,6 +3,7 @@ package conformance
 import (
 	"bytes"
 	"compress/gzip"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -24,6 +25,7 @@ import (
 // packets (gopacket's full decoder) that explains flows tlsaudit did not produce.
 type CaptureRun struct {
 	Path    string // relative to the corpus
+	SHA256  string // of the file as stored, to find byte-identical captures
 	Flows   []flow.Record
 	Gzip    bool   // the file is gzip-compressed; the harness decompressed it
 	OpenErr string // tlsaudit could not open the file
@@ -58,6 +60,9 @@ func connKey(transport string, a, b netip.AddrPort) string {
 // decompressed copy of a gzip capture.
 func RunCapture(abs, rel, tmp string) *CaptureRun {
 	run := &CaptureRun{Path: rel, Tuples: map[string]*TupleInfo{}}
+	if data, err := os.ReadFile(abs); err == nil {
+		run.SHA256 = fmt.Sprintf("%x", sha256.Sum256(data))
+	}
 	file := abs
 	if strings.HasSuffix(abs, ".gz") {
 		run.Gzip = true
