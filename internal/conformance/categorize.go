@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/tlsaudit/tlsaudit/pkg/classify"
 	"github.com/tlsaudit/tlsaudit/pkg/flow"
 )
 
@@ -27,6 +28,8 @@ func categorize(f Field, ref Value, fr *flow.Record, vals map[Field]string, hint
 	case fr.Proto == flow.UDP && (hints.QUIC || quicSeen):
 		qv := hints.QUICVersion
 		switch {
+		case isGoogleQUIC(qv) && (v.AppOther == "gquic" || v.Class == classify.ClassEncrypted):
+			return "Google QUIC (Q0xx): recognised, its CHLO fields not reported"
 		case isGoogleQUIC(qv):
 			return "Google QUIC (Q0xx, no TLS): not recognised"
 		case !quicSeen && strings.HasPrefix(qv, "T"):

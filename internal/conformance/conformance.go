@@ -360,15 +360,11 @@ type unit struct {
 	floating        bool // no full tuple and no flow that agrees: "some connection"
 	cands           []int
 	values          map[Field]Value
-	files           []string
 	hints           Hints
 }
 
 // compare matches every record to tlsaudit's flows and tallies the outcomes.
 func compare(recs []Record, runs map[string]*CaptureRun, res *Result) {
-	units := map[string]*unit{}
-	var keys []string
-	flowHints := map[string]*Hints{} // capture + flow index → hints from every source
 	ourVals := map[*CaptureRun][]map[Field]string{}
 	for _, run := range runs {
 		vs := make([]map[Field]string, len(run.Flows))
@@ -377,6 +373,18 @@ func compare(recs []Record, runs map[string]*CaptureRun, res *Result) {
 		}
 		ourVals[run] = vs
 	}
+	units, keys, flowHints := matchUnits(recs, runs, ourVals)
+	tally(units, keys, flowHints, runs, ourVals, res)
+}
+
+// matchUnits matches every record to the flow of its capture that fits its
+// connection and agrees with it most, and merges the records of one source about one
+// connection into a unit. keys lists the units in a stable order; flowHints gathers
+// per flow ("capture\x00index") the hints of every source.
+func matchUnits(recs []Record, runs map[string]*CaptureRun, ourVals map[*CaptureRun][]map[Field]string) (map[string]*unit, []string, map[string]*Hints) {
+	units := map[string]*unit{}
+	var keys []string
+	flowHints := map[string]*Hints{}
 	for _, r := range recs {
 		run := runs[r.Capture]
 		if run == nil {
@@ -433,9 +441,6 @@ func compare(recs []Record, runs map[string]*CaptureRun, res *Result) {
 			}
 			u.values[f] = uv
 		}
-		if !contains(u.files, r.File) {
-			u.files = append(u.files, r.File)
-		}
 		u.hints.merge(r.Hints)
 		if u.flow >= 0 {
 			hk := r.Capture + "\x00" + strconv.Itoa(u.flow)
@@ -446,7 +451,12 @@ func compare(recs []Record, runs map[string]*CaptureRun, res *Result) {
 		}
 	}
 	sort.Strings(keys)
+	return units, keys, flowHints
+}
 
+// tally counts every unit's fields as agree, disagree or not stated, lists the
+// disagreements with their gap, and the references that contradict each other.
+func tally(units map[string]*unit, keys []string, flowHints map[string]*Hints, runs map[string]*CaptureRun, ourVals map[*CaptureRun][]map[Field]string, res *Result) {
 	// Byte-identical captures (the same file copied by several projects) are one
 	// capture when references are compared with each other.
 	same := map[string]string{}
@@ -470,7 +480,6 @@ func compare(recs []Record, runs map[string]*CaptureRun, res *Result) {
 	}
 
 	// Tally, and list disagreements.
-	type connID struct{ capture, conn string }
 	stated := map[connID]map[Field]map[string]Value{}
 	connLabel := map[connID]string{}
 	for _, k := range keys {
@@ -552,8 +561,17 @@ func compare(recs []Record, runs map[string]*CaptureRun, res *Result) {
 		}
 	}
 	sortDisagreements(res.Disagreements)
+	res.Conflicts = referenceConflicts(stated, connLabel)
+}
 
-	// References that contradict each other.
+// connID names one connection for comparing references with each other: the capture
+// (or its group of byte-identical copies) and the connection.
+type connID struct{ capture, conn string }
+
+// referenceConflicts lists, per connection and field, the sources whose values
+// cannot all be right.
+func referenceConflicts(stated map[connID]map[Field]map[string]Value, connLabel map[connID]string) []Conflict {
+	var out []Conflict
 	ids := make([]connID, 0, len(stated))
 	for id := range stated {
 		ids = append(ids, id)
@@ -590,9 +608,10 @@ func compare(recs []Record, runs map[string]*CaptureRun, res *Result) {
 			for _, s := range srcs {
 				c.Values[s] = bySrc[s].String()
 			}
-			res.Conflicts = append(res.Conflicts, c)
+			out = append(out, c)
 		}
 	}
+	return out
 }
 
 // candidateValues summarises tlsaudit's values of f over the candidate flows.

@@ -540,6 +540,8 @@ func family(category string) string {
 		return "both have a value and it differs (JA4, JA3S, version: see the decisions below)"
 	case strings.HasPrefix(c, "QUIC: Initial not decrypted"):
 		return "QUIC: Initial packets not decrypted (no SNI, ALPN, JA3, JA3S, JA4 for QUIC)"
+	case strings.HasPrefix(c, "Google QUIC (Q0xx): recognised"):
+		return "Google QUIC: CHLO fields (SNI) not reported"
 	case strings.HasPrefix(c, "QUIC version"):
 		return "QUIC: version not reported in the verdict"
 	case strings.HasPrefix(c, "QUIC") || strings.HasPrefix(c, "Google QUIC"):
