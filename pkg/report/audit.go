@@ -3,6 +3,7 @@ package report
 import (
 	"cmp"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/tlsaudit/tlsaudit/pkg/classify"
@@ -45,6 +46,7 @@ type Flow struct {
 	Reason       string    `json:"reason,omitempty"`
 	ParseError   string    `json:"parse_error,omitempty"`
 	Violation    string    `json:"violation,omitempty"`
+	Exempt       string    `json:"exempt,omitempty"` // reason of the exemption that waived a violation
 	pairKey      pairKey
 }
 
@@ -123,13 +125,14 @@ type Namer interface {
 type Builder struct {
 	pol   *policy.Policy
 	names Namer
+	now   time.Time // exemptions are judged as of the report, not of the capture
 	flows []Flow
 }
 
 // NewBuilder returns a builder that judges flows by pol and names ends with names
 // (which may be nil).
 func NewBuilder(pol *policy.Policy, names Namer) *Builder {
-	return &Builder{pol: pol, names: names}
+	return &Builder{pol: pol, names: names, now: time.Now()}
 }
 
 // Add converts one finished flow record. It copies what it keeps.
@@ -179,8 +182,13 @@ func (b *Builder) Add(r *flow.Record) {
 		f.ClientName = b.names.Name(r.Client.Addr().String())
 		f.ServerName = b.names.Name(r.Server.Addr().String())
 	}
-	if f.Internal {
-		f.Violation = b.pol.Violation(v)
+	kind, exempt := b.pol.Judge(policy.Ends{
+		Client: r.Client.Addr(), Server: r.Server.Addr(), ServerPort: r.Server.Port(),
+		ClientNamespace: namespaceOf(f.ClientName), ServerNamespace: namespaceOf(f.ServerName),
+	}, v, b.now)
+	f.Violation = kind
+	if exempt != nil {
+		f.Exempt = exempt.Reason
 	}
 	f.pairKey = pairKey{
 		transport: f.Transport,
@@ -189,6 +197,15 @@ func (b *Builder) Add(r *flow.Record) {
 		port:      r.Server.Port(),
 	}
 	b.flows = append(b.flows, f)
+}
+
+// namespaceOf takes the namespace from a "namespace/workload" name.
+func namespaceOf(name string) string {
+	ns, _, ok := strings.Cut(name, "/")
+	if !ok {
+		return ""
+	}
+	return ns
 }
 
 func appName(v *classify.Verdict) string {

@@ -98,3 +98,34 @@ func TestWriteFormats(t *testing.T) {
 		t.Error("unknown format accepted")
 	}
 }
+
+func TestExemptionsWaiveViolations(t *testing.T) {
+	pol := policy.Default()
+	pol.Exemptions = []policy.Exemption{
+		{Reason: "redis sidecar on loopback-only network", ServerCIDR: netip.MustParsePrefix("10.0.0.2/32"), ServerPort: 6379},
+		{Reason: "expired", ServerPort: 80, Expires: time.Now().Add(-time.Hour)},
+	}
+	b := NewBuilder(pol, nil)
+	plain := classify.Verdict{Class: classify.ClassPlaintext}
+	b.Add(rec("10.0.0.1:40000", "10.0.0.2:6379", plain))
+	b.Add(rec("10.0.0.1:40001", "10.0.0.3:6379", plain))
+	b.Add(rec("10.0.0.1:40002", "10.0.0.2:80", plain))
+	a := b.Build(nil, 0, nil, nil)
+	got := map[string]string{}
+	for _, f := range a.Flows {
+		got[f.Server] = f.Violation + "|" + f.Exempt
+	}
+	want := map[string]string{
+		"10.0.0.2:6379": "|redis sidecar on loopback-only network",
+		"10.0.0.3:6379": "plaintext|",
+		"10.0.0.2:80":   "plaintext|",
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s: violation|exempt = %q, want %q", k, got[k], v)
+		}
+	}
+	if len(a.Violations) != 2 {
+		t.Errorf("%d violations, want 2", len(a.Violations))
+	}
+}
