@@ -16,7 +16,7 @@ build:
 
 # The main job: analyze the bundled capture and print the report.
 run: build
-	./$(BIN) analyze $(DEMO)
+	./$(BIN) analyze --names testdata/pcaps/demo-names.yaml $(DEMO)
 
 test:
 	$(GO) vet $(PKGS)
