@@ -103,6 +103,8 @@ func runAgent(args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "tlsaudit run: %v\n", err)
 		return exitError
 	}
+	// Every line names the node: one flow can be seen by two agents (DESIGN.md).
+	log = log.With().Str("node", nodeName()).Logger()
 	cfg, err := src.load()
 	if err != nil {
 		log.Error().Err(err).Msg("load config")
@@ -491,6 +493,7 @@ func (a *agent) logVerdict(log zerolog.Logger, r *flow.Record) {
 		Str("transport", r.Transport()).
 		Str("client", r.Client.String()).
 		Str("server", r.Server.String()).
+		Str("iface", ifaceName(r.Ifindex)).
 		Str("class", v.Class.String()).
 		Str("tls_version", v.Version.String()).
 		Str("app_protocol", appProtocol(v.App.String(), v.AppOther)).
@@ -552,4 +555,25 @@ func (a *agent) health() *http.ServeMux {
 		fmt.Fprintf(w, "ok: %d interfaces\n", len(a.src.Attached()))
 	})
 	return mux
+}
+
+// ifaceName names an interface index for logs ("" when unknown or gone).
+func ifaceName(idx int) string {
+	if idx == 0 {
+		return ""
+	}
+	ifc, err := net.InterfaceByIndex(idx)
+	if err != nil {
+		return ""
+	}
+	return ifc.Name
+}
+
+// nodeName is the Kubernetes node (NODE_NAME, set from the downward API) or the host name.
+func nodeName() string {
+	if n := os.Getenv("NODE_NAME"); n != "" {
+		return n
+	}
+	n, _ := os.Hostname()
+	return n
 }

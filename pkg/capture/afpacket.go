@@ -182,6 +182,7 @@ func (a *AFPacket) Next(p *flow.Packet, now func() int64) error {
 			continue // a frame that passed the previous filter
 		}
 		if a.dec.Decode(lt, data, now(), ci.Length, p) {
+			p.Ifindex = ci.InterfaceIndex
 			return nil
 		}
 	}

@@ -197,6 +197,7 @@ func decodeEvent(b []byte, p *flow.Packet) bool {
 		PayloadLen: int(le.Uint32(b[56:60])),
 		WireLen:    int(le.Uint32(b[64:68])),
 		Payload:    b[eventHeaderLen : eventHeaderLen+capLen],
+		Ifindex:    int(le.Uint32(b[52:56])),
 	}
 	copy(p.Src[:], b[8:24])
 	copy(p.Dst[:], b[24:40])

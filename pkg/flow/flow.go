@@ -12,6 +12,7 @@ type Flow struct {
 	key        Key
 	clientIsA  bool
 	ipv6       bool
+	ifindex    int  // interface of the first packet
 	midstream  bool // the connection's opening was not seen
 	synSeen    bool
 	clientISN  uint32
@@ -81,6 +82,7 @@ func (f *Flow) record() Record {
 		BytesToServer:   f.bytes[0],
 		BytesToClient:   f.bytes[1],
 		Midstream:       f.midstream,
+		Ifindex:         f.ifindex,
 		Verdict:         f.verdict,
 	}
 }
@@ -99,7 +101,10 @@ type Record struct {
 	// Midstream is true when the capture missed the connection's opening, so client
 	// and server were guessed from the ports.
 	Midstream bool
-	Verdict   classify.Verdict
+	// Ifindex is the interface the flow\'s first packet was seen on (live sources),
+	// for debugging double sightings; 0 if unknown.
+	Ifindex int
+	Verdict classify.Verdict
 }
 
 // Packets is the total in both directions.

@@ -36,6 +36,8 @@ type Packet struct {
 	PayloadLen int
 	// WireLen is the IP packet length on the wire, counted into flow bytes.
 	WireLen int
+	// Ifindex is the interface the packet was seen on (live sources), 0 if unknown.
+	Ifindex int
 }
 
 // Key identifies a bidirectional flow. A and B are ordered so that both directions of

@@ -188,7 +188,7 @@ func (t *Table) start(k Key, p *Packet, fromA bool) *Flow {
 	} else {
 		f = new(Flow)
 	}
-	*f = Flow{key: k, first: p.Timestamp, last: p.Timestamp, ipv6: p.IPv6}
+	*f = Flow{key: k, first: p.Timestamp, last: p.Timestamp, ipv6: p.IPv6, ifindex: p.Ifindex}
 	f.clientIsA = clientIsSource(p) == fromA
 	if p.Proto == TCP && p.Flags&FlagSYN == 0 {
 		f.midstream = true
