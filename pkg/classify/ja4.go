@@ -113,22 +113,15 @@ func ja4Version(v Version) [2]byte {
 		return [2]byte{'s', '3'}
 	case VersionSSL2:
 		return [2]byte{'s', '2'}
-	case versionDTLS10:
+	case VersionDTLS10:
 		return [2]byte{'d', '1'}
-	case versionDTLS12:
+	case VersionDTLS12:
 		return [2]byte{'d', '2'}
-	case versionDTLS13:
+	case VersionDTLS13:
 		return [2]byte{'d', '3'}
 	}
 	return [2]byte{'0', '0'}
 }
-
-// DTLS versions (RFC 6347, RFC 9147), as JA4 names them.
-const (
-	versionDTLS10 Version = 0xfeff
-	versionDTLS12 Version = 0xfefd
-	versionDTLS13 Version = 0xfefc
-)
 
 // ja4ALPN returns the first and last characters of the first ALPN value: "00" when
 // there is none; the first and last hex digits of the value when its first or last

@@ -101,3 +101,19 @@ func TestJA4Parts(t *testing.T) {
 func ja4Hash(s string) string {
 	return string(appendJA4Hash(nil, []byte(s)))
 }
+
+// TestJA4DTLSVersions: DTLS versions are "d1", "d2", "d3" after the transport 'd';
+// OpenSSL's pre-standard 0x0100 is "00" (as Arkime writes it).
+func TestJA4DTLSVersions(t *testing.T) {
+	for _, tt := range []struct {
+		v    Version
+		want string
+	}{
+		{VersionDTLS10, "dd1"}, {VersionDTLS12, "dd2"}, {VersionDTLS13, "dd3"}, {versionDTLS10OpenSSL, "d00"},
+	} {
+		m := ClientHello{LegacyVersion: uint16(tt.v), DTLS: true, CipherSuites: []uint16{0xc02b}}
+		if got := m.JA4('d'); got[:3] != tt.want {
+			t.Errorf("%v: %s", tt.v, got)
+		}
+	}
+}

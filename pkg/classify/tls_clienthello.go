@@ -4,8 +4,9 @@ import (
 	"golang.org/x/crypto/cryptobyte"
 )
 
-// ClientHello is a parsed ClientHello (RFC 8446 §4.1.2, RFC 5246 §7.4.1.2), or an
-// SSLv2-compatible CLIENT-HELLO (RFC 5246 App. E.2).
+// ClientHello is a parsed ClientHello (RFC 8446 §4.1.2, RFC 5246 §7.4.1.2), an
+// SSLv2-compatible CLIENT-HELLO (RFC 5246 App. E.2), or a DTLS ClientHello (RFC 6347
+// §4.2.1, RFC 9147 §5.3), which adds a cookie after the session ID.
 //
 // Slice and []byte fields alias the bytes given to Unmarshal or reuse the struct's own
 // capacity: they are valid only until the next Unmarshal or Reset. Copy what must
@@ -13,12 +14,18 @@ import (
 type ClientHello struct {
 	// SSLv2 is true when the hello came in an SSLv2-compatible record.
 	SSLv2 bool
+	// DTLS is true when the hello was parsed as a DTLS ClientHello (UnmarshalDTLS).
+	DTLS bool
 	// LegacyVersion is client_version (legacy_version in TLS 1.3).
 	LegacyVersion uint16
 	// Random is the 32-byte random, or the SSLv2 challenge.
 	Random []byte
 	// SessionID is legacy_session_id.
 	SessionID []byte
+	// Cookie is the DTLS cookie (RFC 6347 §4.2.1; legacy_cookie in DTLS 1.3): empty
+	// in a first hello, the HelloVerifyRequest's cookie in the second. Always nil
+	// for TLS.
+	Cookie []byte
 	// CipherSuites in wire order, GREASE kept. For SSLv2 only the cipher specs whose
 	// first byte is 0 (TLS suites) are kept, as 16-bit values.
 	CipherSuites []uint16
@@ -62,6 +69,7 @@ var (
 	errCHRandom          = newParseError("client hello random", ErrTruncated)
 	errCHSessionID       = newParseError("client hello session id", ErrTruncated)
 	errCHSessionIDLen    = newParseError("client hello session id longer than 32", ErrMalformed)
+	errCHCookie          = newParseError("dtls client hello cookie", ErrTruncated)
 	errCHCipherSuites    = newParseError("client hello cipher suites", ErrTruncated)
 	errCHCipherSuitesLen = newParseError("client hello cipher suites: empty or odd length", ErrMalformed)
 	errCHCompression     = newParseError("client hello compression methods", ErrTruncated)
@@ -122,12 +130,27 @@ func (m *ClientHello) Unmarshal(msg []byte) error {
 	if isSSLv2Record(msg) {
 		err = m.unmarshalSSLv2(msg)
 	} else {
-		err = m.unmarshal(msg)
+		err = m.unmarshal(msg, false)
 	}
 	if err != nil {
 		m.Reset()
 	}
 	return err
+}
+
+// UnmarshalDTLS parses msg, a whole DTLS ClientHello in the TLS handshake framing
+// (msg_type 1, uint24 length, body): the fragments reassembled and the DTLS-only
+// header fields (message_seq, fragment_offset, fragment_length; RFC 6347 §4.2.2)
+// dropped. The body differs from TLS by the cookie<0..2^8-1> after the session ID.
+// It resets m first and sets DTLS; otherwise it behaves as Unmarshal.
+func (m *ClientHello) UnmarshalDTLS(msg []byte) error {
+	m.Reset()
+	if err := m.unmarshal(msg, true); err != nil {
+		m.Reset()
+		return err
+	}
+	m.DTLS = true
+	return nil
 }
 
 // isSSLv2Record reports whether b starts with a 2-byte SSLv2 record header.
@@ -137,7 +160,7 @@ func isSSLv2Record(b []byte) bool {
 	return s.ReadUint8(&b0) && b0&sslv2HeaderLongBit != 0
 }
 
-func (m *ClientHello) unmarshal(msg []byte) error {
+func (m *ClientHello) unmarshal(msg []byte, dtls bool) error {
 	s := cryptobyte.String(msg)
 	var msgType uint8
 	var body cryptobyte.String
@@ -164,6 +187,14 @@ func (m *ClientHello) unmarshal(msg []byte) error {
 		return errCHSessionIDLen
 	}
 	m.SessionID = sessionID
+	if dtls {
+		// RFC 6347 §4.2.1: opaque cookie<0..2^8-1>.
+		var cookie cryptobyte.String
+		if !body.ReadUint8LengthPrefixed(&cookie) {
+			return errCHCookie
+		}
+		m.Cookie = cookie
+	}
 	// cipher_suites<2..2^16-2> (RFC 8446 §4.1.2).
 	var suites cryptobyte.String
 	if !body.ReadUint16LengthPrefixed(&suites) {
@@ -461,8 +492,13 @@ func (m *ClientHello) unmarshalSSLv2(record []byte) error {
 }
 
 // MaxVersion returns the highest non-GREASE value of supported_versions, or
-// LegacyVersion when the extension is absent or holds only GREASE.
+// LegacyVersion when the extension is absent or holds only GREASE. For a DTLS hello
+// the highest is the newest DTLS version, which is the lowest number (0xfefc DTLS 1.3
+// is above 0xfefd DTLS 1.2); values that are no DTLS version are ignored there.
 func (m *ClientHello) MaxVersion() Version {
+	if m.DTLS {
+		return m.maxDTLSVersion()
+	}
 	var best uint16
 	for _, v := range m.SupportedVersions {
 		if !IsGREASE(v) && v > best {
@@ -473,6 +509,20 @@ func (m *ClientHello) MaxVersion() Version {
 		return Version(m.LegacyVersion)
 	}
 	return Version(best)
+}
+
+// maxDTLSVersion is MaxVersion for a DTLS hello.
+func (m *ClientHello) maxDTLSVersion() Version {
+	var best Version
+	for _, v := range m.SupportedVersions {
+		if v := Version(v); v.IsDTLS() && (best == 0 || v.Normalized() > best.Normalized()) {
+			best = v
+		}
+	}
+	if best == 0 {
+		return Version(m.LegacyVersion)
+	}
+	return best
 }
 
 // HasPQKeyShare reports whether the key_share extension offers a post-quantum or

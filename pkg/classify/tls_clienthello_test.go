@@ -24,6 +24,8 @@ type chFields struct {
 	noExts      bool   // omit the extensions block
 	extsRaw     []byte // replaces the extensions block contents when set
 	trailing    []byte // bytes after the extensions block, inside the body
+	dtls        bool   // a DTLS hello: the cookie follows the session ID
+	cookie      []byte
 }
 
 // buildClientHello builds a ClientHello handshake message.
@@ -34,6 +36,9 @@ func buildClientHello(f chFields) []byte {
 		b.AddUint16(f.version)
 		b.AddBytes(make([]byte, helloRandomLen))
 		b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(f.sessionID) })
+		if f.dtls {
+			b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(f.cookie) })
+		}
 		b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(f.suites) })
 		b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(f.compression) })
 		if !f.noExts {
@@ -376,4 +381,39 @@ func clientHelloBytes(h *Handshake) []byte {
 		return nil
 	}
 	return handshakeMessage(typ, body)
+}
+
+// TestClientHelloDTLS: the cookie after the session ID (RFC 6347 §4.2.1), and DTLS
+// version ordering in MaxVersion (the newest DTLS version is the lowest number).
+func TestClientHelloDTLS(t *testing.T) {
+	f := validCH()
+	f.version = uint16(VersionDTLS12)
+	f.dtls, f.cookie = true, []byte{1, 2, 3, 4}
+	f = withExtension(f, extensionSupportedVersions, []byte{4, 0xfe, 0xfd, 0xfe, 0xfc})
+	var m ClientHello
+	if err := m.UnmarshalDTLS(buildClientHello(f)); err != nil {
+		t.Fatal(err)
+	}
+	if !m.DTLS || string(m.Cookie) != "\x01\x02\x03\x04" || string(m.ServerName) != "example.com" {
+		t.Errorf("dtls %v cookie %x sni %q", m.DTLS, m.Cookie, m.ServerName)
+	}
+	if m.MaxVersion() != VersionDTLS13 || m.JA4('d')[:4] != "dd3d" {
+		t.Errorf("max version %v, ja4 %s", m.MaxVersion(), m.JA4('d'))
+	}
+	// Without supported_versions, the legacy version; non-DTLS values are ignored.
+	f = withExtension(f, extensionSupportedVersions, []byte{2, 0x03, 0x04})
+	if err := m.UnmarshalDTLS(buildClientHello(f)); err != nil || m.MaxVersion() != VersionDTLS12 || m.JA4('d')[:3] != "dd2" {
+		t.Errorf("%v: max version %v", err, m.MaxVersion())
+	}
+	// The same bytes are no TLS ClientHello (the cookie is taken for the suites),
+	// and Unmarshal clears DTLS and Cookie.
+	if err := m.Unmarshal(buildClientHello(f)); err == nil || m.DTLS || m.Cookie != nil {
+		t.Errorf("TLS parse of a DTLS hello: %v %+v", err, m)
+	}
+	// The cookie length must fit.
+	msg := append([]byte{handshakeTypeClientHello, 0, 0, 39, 0xfe, 0xff}, make([]byte, helloRandomLen)...)
+	msg = append(msg, 0, 10, 1, 2, 3) // no session ID, a 10-byte cookie of which 3 bytes are there
+	if err := m.UnmarshalDTLS(msg); !errors.Is(err, ErrTruncated) || m.DTLS {
+		t.Errorf("cookie past the end: %v", err)
+	}
 }

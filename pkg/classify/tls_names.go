@@ -5,9 +5,11 @@ import (
 	"strconv"
 )
 
-// Version is a TLS or SSL protocol version as it appears on the wire: 0x0300 SSL 3.0
-// through 0x0304 TLS 1.3, 0x7fNN for TLS 1.3 draft NN, a few experimental TLS 1.3 code
-// points, and 0x0002 for SSL 2.0. The zero Version means none.
+// Version is a TLS, SSL or DTLS protocol version as it appears on the wire: 0x0300
+// SSL 3.0 through 0x0304 TLS 1.3, 0x7fNN for TLS 1.3 draft NN, a few experimental TLS
+// 1.3 code points, 0x0002 for SSL 2.0, and 0xfeff, 0xfefd, 0xfefc for DTLS 1.0, 1.2
+// and 1.3 (DTLS counts down: the one's complement of its TLS twin). The zero Version
+// means none.
 type Version uint16
 
 // Protocol versions (RFC 6101, RFC 2246, RFC 4346, RFC 5246, RFC 8446).
@@ -19,6 +21,19 @@ const (
 	VersionTLS12 Version = 0x0303
 	VersionTLS13 Version = 0x0304
 )
+
+// DTLS versions (RFC 4347, RFC 6347, RFC 9147). There is no DTLS 1.1: DTLS 1.2
+// follows DTLS 1.0, and each matches the TLS version one above its own number
+// (DTLS 1.0 is TLS 1.1 over datagrams, DTLS 1.2 is TLS 1.2, DTLS 1.3 is TLS 1.3).
+const (
+	VersionDTLS10 Version = 0xfeff
+	VersionDTLS12 Version = 0xfefd
+	VersionDTLS13 Version = 0xfefc
+)
+
+// versionDTLS10OpenSSL is DTLS1_BAD_VER, the pre-standard DTLS 1.0 that OpenSSL
+// spoke before RFC 4347 was final (still used by Cisco AnyConnect).
+const versionDTLS10OpenSSL Version = 0x0100
 
 // TLS 1.3 pre-standard code points.
 const (
@@ -56,9 +71,10 @@ func (v Version) draftNumber() int {
 	return -1
 }
 
-// String returns "SSL2", "SSL3", "TLS1.0" … "TLS1.3", the empty string for 0, and
-// "0x%04x" for anything unknown. TLS 1.3 drafts and experiments are "TLS1.3"; Detail
-// tells them apart.
+// String returns "SSL2", "SSL3", "TLS1.0" … "TLS1.3", "DTLS1.0", "DTLS1.2", "DTLS1.3",
+// the empty string for 0, and "0x%04x" for anything unknown. TLS 1.3 drafts and
+// experiments are "TLS1.3", and OpenSSL's pre-standard DTLS 1.0 (0x0100) is
+// "DTLS1.0"; Detail tells them apart.
 func (v Version) String() string {
 	switch v {
 	case 0:
@@ -75,6 +91,12 @@ func (v Version) String() string {
 		return "TLS1.2"
 	case VersionTLS13:
 		return "TLS1.3"
+	case VersionDTLS10, versionDTLS10OpenSSL:
+		return "DTLS1.0"
+	case VersionDTLS12:
+		return "DTLS1.2"
+	case VersionDTLS13:
+		return "DTLS1.3"
 	}
 	if v.isTLS13Draft() {
 		return "TLS1.3"
@@ -84,8 +106,12 @@ func (v Version) String() string {
 
 // Detail is like String but spells out TLS 1.3 pre-standard code points:
 // "TLS1.3-draft23" (0x7f17), "TLS1.3-fb-draft26" (Facebook, 0xfb1a),
-// "TLS1.3-exp-0x7e01" (other experiments).
+// "TLS1.3-exp-0x7e01" (other experiments), and OpenSSL's pre-standard DTLS 1.0:
+// "DTLS1.0-0x0100".
 func (v Version) Detail() string {
+	if v == versionDTLS10OpenSSL {
+		return "DTLS1.0-0x0100"
+	}
 	if !v.isTLS13Draft() {
 		return v.String()
 	}
@@ -99,13 +125,34 @@ func (v Version) Detail() string {
 	return "TLS1.3-exp-" + hex4(uint16(v))
 }
 
-// Normalized maps TLS 1.3 drafts and experiments to VersionTLS13 and returns any
-// other version unchanged.
+// Normalized maps a version to the TLS version whose security it has, so that
+// versions can be ranked by comparing the results: TLS 1.3 drafts and experiments to
+// VersionTLS13; DTLS 1.3 to TLS 1.3, DTLS 1.2 to TLS 1.2, and DTLS 1.0 (also
+// OpenSSL's pre-standard 0x0100) to TLS 1.1, the TLS version it was derived from
+// (RFC 4347 §1, RFC 6347 §1, RFC 9147 §1). Any other version is returned unchanged.
 func (v Version) Normalized() Version {
+	switch v {
+	case VersionDTLS10, versionDTLS10OpenSSL:
+		return VersionTLS11
+	case VersionDTLS12:
+		return VersionTLS12
+	case VersionDTLS13:
+		return VersionTLS13
+	}
 	if v.isTLS13Draft() {
 		return VersionTLS13
 	}
 	return v
+}
+
+// IsDTLS reports whether v is a DTLS version (including OpenSSL's pre-standard
+// 0x0100).
+func (v Version) IsDTLS() bool {
+	switch v {
+	case VersionDTLS10, VersionDTLS12, VersionDTLS13, versionDTLS10OpenSSL:
+		return true
+	}
+	return false
 }
 
 // IsGREASE reports whether v is one of the sixteen GREASE values of RFC 8701 §2

@@ -25,7 +25,11 @@ func TestVersionNames(t *testing.T) {
 		{0xfb1a, "TLS1.3", "TLS1.3-fb-draft26", VersionTLS13},
 		{0x7e01, "TLS1.3", "TLS1.3-exp-0x7e01", VersionTLS13},
 		{0x7a12, "TLS1.3", "TLS1.3-exp-0x7a12", VersionTLS13},
-		{0xfefd, "0xfefd", "0xfefd", 0xfefd},
+		{VersionDTLS10, "DTLS1.0", "DTLS1.0", VersionTLS11},
+		{VersionDTLS12, "DTLS1.2", "DTLS1.2", VersionTLS12},
+		{VersionDTLS13, "DTLS1.3", "DTLS1.3", VersionTLS13},
+		{0x0100, "DTLS1.0", "DTLS1.0-0x0100", VersionTLS11},
+		{0xfefe, "0xfefe", "0xfefe", 0xfefe},
 		{0x0a0a, "0x0a0a", "0x0a0a", 0x0a0a},
 		{0x7e04, "0x7e04", "0x7e04", 0x7e04},
 	}
