@@ -1,6 +1,9 @@
 package classify
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"slices"
+)
 
 // NextDatagram splits the first datagram off a UDP direction's bytes, where each
 // datagram is kept behind its 2-byte big-endian length. ok is false at the end.
@@ -15,17 +18,24 @@ func NextDatagram(b []byte) (dgram, rest []byte, ok bool) {
 	return b[2 : 2+n], b[2+n:], true
 }
 
-// datagram classifies a UDP flow from the first datagrams of each direction.
+// datagram classifies a UDP flow from the first datagrams of each direction: DNS,
+// then QUIC (its Initial packets decrypted), DTLS, Google QUIC and WireGuard.
 func (c *Classifier) datagram(in *Input) (Verdict, bool) {
 	cl, _, _ := NextDatagram(in.Client)
 	sv, _, _ := NextDatagram(in.Server)
 	if app := DetectDatagram(cl, sv, in.ClientPort, in.ServerPort); app != AppNone {
 		return Verdict{Class: ClassPlaintext, App: app}, true
 	}
-	if quicInitial(cl) {
-		// QUIC v1 and v2 carry their handshake in TLS 1.3 and nothing else (RFC 9001 §4,
-		// RFC 9369 §3): a client Initial is positive evidence of TLS 1.3.
-		return Verdict{Class: ClassTLS, Version: VersionTLS13, AppOther: "quic"}, true
+	if v, done, ok := classifyQUIC(in); ok {
+		return v, done
+	}
+	if v, done, ok := classifyDTLS(in); ok {
+		return v, done
+	}
+	if googleQUIC(cl) {
+		// Google QUIC up to Q050 protects its handshake with QUIC Crypto, not TLS:
+		// encrypted, but not TLS. Its client hello names the server in clear.
+		return Verdict{Class: ClassEncrypted, AppOther: "gquic", SNI: string(googleQUICSNI(cl))}, true
 	}
 	if wireGuard(cl) || wireGuard(sv) {
 		return Verdict{Class: ClassEncrypted, AppOther: "wireguard"}, true
@@ -39,40 +49,121 @@ func (c *Classifier) datagram(in *Input) (Verdict, bool) {
 	return Verdict{}, false
 }
 
-// QUIC long-header fields (RFC 9000 §17.2).
-const (
-	quicLongHeader    = 0x80
-	quicFixedBit      = 0x40
-	quicVersion1      = 0x00000001
-	quicVersion2      = 0x6b3343cf // RFC 9369 §3.1
-	quicMaxCIDLen     = 20
-	quicMinInitialLen = 1200 // a client Initial datagram is padded to at least this (RFC 9000 §14.1)
+// helloVerdict fills the TLS fields of v from the hellos of a datagram handshake,
+// the way Classifier.tls does for a TCP one: the client's offer and fingerprints
+// (JA4 with the given transport, 'q' or 'd') when ch is not nil, the server's choice
+// when sh is not nil. Strings are copied out of the hellos.
+func helloVerdict(v *Verdict, ch *ClientHello, sh *ServerHello, transport byte) {
+	if ch != nil {
+		v.SNI = string(ch.ServerName)
+		if len(ch.ALPN) > 0 {
+			v.ALPN = make([]string, len(ch.ALPN))
+			for i, p := range ch.ALPN {
+				v.ALPN[i] = string(p)
+			}
+		}
+		v.JA3 = ch.JA3()
+		v.JA4 = ch.JA4(transport)
+		v.ECH = ch.ECH
+		v.PQ = ch.HasPQKeyShare()
+	}
+	if sh != nil {
+		v.Version = sh.Version()
+		v.Cipher = sh.CipherSuite
+		v.Group = sh.SelectedGroup
+		v.ALPNServer = string(sh.ALPN)
+		v.JA3S = sh.JA3S()
+		// As resumed() for TCP: in TLS 1.3 the server accepted a PSK; before, it
+		// echoed the client's session ID.
+		if v.Version.Normalized() == VersionTLS13 {
+			v.Resumed = slices.Contains(sh.Extensions, extensionPreSharedKey)
+		} else if ch != nil {
+			v.Resumed = len(sh.SessionID) > 0 && string(sh.SessionID) == string(ch.SessionID)
+		}
+	}
+}
+
+// spanBuffer reassembles a byte stream from pieces that arrive at arbitrary offsets,
+// possibly overlapping or repeated: QUIC CRYPTO frames (RFC 9000 §19.6) and DTLS
+// handshake fragments (RFC 6347 §4.2.2). It keeps the bytes and the filled spans,
+// and its buffer is reused after reset.
+type spanBuffer struct {
+	buf   []byte
+	spans [maxSpans]span // sorted, disjoint and not touching
+	n     int
+	limit int
+}
+
+// span is the filled byte range [start, end).
+type span struct{ start, end int }
+
+// maxSpans bounds the pieces a spanBuffer keeps apart. Chromium scatters its
+// ClientHello over a few dozen CRYPTO frames at most.
+const maxSpans = 64
+
+// Errors of spanBuffer.add.
+var (
+	errSpanLimit    = newParseError("reassembly: data beyond the bound", ErrMalformed)
+	errSpanConflict = newParseError("reassembly: overlapping data differs", ErrMalformed)
+	errSpanHoles    = newParseError("reassembly: too many holes", ErrMalformed)
 )
 
-// quicInitial reports whether b is a client Initial packet of QUIC version 1 or 2.
-func quicInitial(b []byte) bool {
-	if len(b) < quicMinInitialLen || b[0]&(quicLongHeader|quicFixedBit) != quicLongHeader|quicFixedBit {
-		return false
+// reset empties b for a stream of at most limit bytes.
+func (b *spanBuffer) reset(limit int) {
+	b.buf, b.n, b.limit = b.buf[:0], 0, limit
+}
+
+// add copies data to offset off. Data overlapping bytes already there must equal
+// them; data past the limit, and more separate pieces than maxSpans, are refused.
+func (b *spanBuffer) add(off int, data []byte) error {
+	if off < 0 || off > b.limit || len(data) > b.limit-off {
+		return errSpanLimit
 	}
-	typ := (b[0] >> 4) & 0x03
-	switch binary.BigEndian.Uint32(b[1:5]) {
-	case quicVersion1:
-		if typ != 0 {
-			return false
+	if len(data) == 0 {
+		return nil
+	}
+	end := off + len(data)
+	// Overlapping data must agree: a retransmission carries the same bytes (RFC 9000
+	// §19.6, RFC 6347 §4.2.2).
+	for _, sp := range b.spans[:b.n] {
+		lo, hi := max(sp.start, off), min(sp.end, end)
+		if lo < hi && string(b.buf[lo:hi]) != string(data[lo-off:hi-off]) {
+			return errSpanConflict
 		}
-	case quicVersion2:
-		if typ != 1 { // RFC 9369 §3.2: Initial is type 0b01 in v2
-			return false
-		}
-	default:
-		return false
 	}
-	dcid := int(b[5])
-	if dcid > quicMaxCIDLen || len(b) < 7+dcid {
-		return false
+	// spans[i:j] are the ones [off, end) overlaps or touches.
+	i := 0
+	for i < b.n && b.spans[i].end < off {
+		i++
 	}
-	scid := int(b[6+dcid])
-	return scid <= quicMaxCIDLen && len(b) >= 7+dcid+scid
+	j := i
+	for j < b.n && b.spans[j].start <= end {
+		j++
+	}
+	if i == j && b.n == maxSpans {
+		return errSpanHoles
+	}
+	if end > len(b.buf) {
+		b.buf = slices.Grow(b.buf, end-len(b.buf))[:end]
+	}
+	copy(b.buf[off:end], data)
+	merged := span{off, end}
+	if i < j {
+		merged.start = min(off, b.spans[i].start)
+		merged.end = max(end, b.spans[j-1].end)
+	}
+	copy(b.spans[i+1:], b.spans[j:b.n])
+	b.spans[i] = merged
+	b.n += 1 - (j - i)
+	return nil
+}
+
+// contiguous returns the bytes from offset 0 up to the first hole; it aliases b.
+func (b *spanBuffer) contiguous() []byte {
+	if b.n == 0 || b.spans[0].start != 0 {
+		return nil
+	}
+	return b.buf[:b.spans[0].end]
 }
 
 // WireGuard message sizes (WireGuard whitepaper §5.4).
