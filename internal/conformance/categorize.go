@@ -25,6 +25,10 @@ func categorize(f Field, ref Value, fr *flow.Record, vals map[Field]string, hint
 	switch {
 	case f == FieldQUICVersion:
 		return "QUIC version: not in tlsaudit's verdict"
+	case f == FieldALPNServer && ourVal == "" && v.Version.Normalized() == classify.VersionTLS13:
+		// TLS 1.3 sends the selected protocol in EncryptedExtensions; a reference
+		// that has it decrypted the handshake with keys stored in the capture.
+		return "alpn_server: in TLS 1.3 EncryptedExtensions, readable only with the capture's embedded keys"
 	case fr.Proto == flow.UDP && (hints.QUIC || quicSeen):
 		qv := hints.QUICVersion
 		switch {

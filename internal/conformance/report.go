@@ -538,6 +538,8 @@ func family(category string) string {
 	switch {
 	case strings.HasSuffix(c, "differs"):
 		return "both have a value and it differs (JA4, JA3S, version: see the decisions below)"
+	case strings.HasPrefix(c, "alpn_server: in TLS 1.3 EncryptedExtensions"):
+		return "TLS 1.3 selected ALPN: in EncryptedExtensions, readable only with keys (references used keys stored in the pcapng)"
 	case strings.HasPrefix(c, "QUIC: Initial not decrypted"):
 		return "QUIC: Initial packets not decrypted (no SNI, ALPN, JA3, JA3S, JA4 for QUIC)"
 	case strings.HasPrefix(c, "Google QUIC (Q0xx): recognised"):
