@@ -32,6 +32,14 @@ type Decoder struct {
 	ip6ext  layers.IPv6ExtensionSkipper
 	tcp     layers.TCP
 	udp     layers.UDP
+	// Tunnels: the inner packet's layers overwrite the outer ones as they decode, so
+	// the flow is the inner connection's.
+	gre     layers.GRE
+	vxlan   layers.VXLAN
+	geneve  layers.Geneve
+	gtp     layers.GTPv1U
+	pppoe   pppoe
+	ppp     ppp
 	payload gopacket.Payload
 	parsers map[gopacket.LayerType]*gopacket.DecodingLayerParser
 	decoded []gopacket.LayerType
@@ -44,10 +52,11 @@ func NewDecoder() *Decoder {
 	d.parsers = make(map[gopacket.LayerType]*gopacket.DecodingLayerParser)
 	for _, first := range []gopacket.LayerType{
 		layers.LayerTypeEthernet, layers.LayerTypeLinuxSLL, layers.LayerTypeLinuxSLL2,
-		layers.LayerTypeLoopback, layers.LayerTypeIPv4, layers.LayerTypeIPv6,
+		layers.LayerTypeLoopback, layers.LayerTypeIPv4, layers.LayerTypeIPv6, layers.LayerTypePPP,
 	} {
 		p := gopacket.NewDecodingLayerParser(first,
-			&d.eth, &d.dot1q, &d.sll, &d.sll2, &d.loop, &d.ip4, &d.ip6, &d.ip6ext, &d.tcp, &d.udp, &d.payload)
+			&d.eth, &d.dot1q, &d.sll, &d.sll2, &d.loop, &d.ip4, &d.ip6, &d.ip6ext, &d.tcp, &d.udp, &d.payload,
+			&d.gre, &d.vxlan, &d.geneve, &d.gtp, &d.pppoe, &d.ppp)
 		p.IgnoreUnsupported = true
 		d.parsers[first] = p
 	}
@@ -73,6 +82,8 @@ func firstLayer(lt layers.LinkType, frame []byte) (gopacket.LayerType, bool) {
 		return layers.LayerTypeIPv4, true
 	case layers.LinkTypeIPv6:
 		return layers.LayerTypeIPv6, true
+	case layers.LinkTypePPP, layers.LinkTypePPP_HDLC:
+		return layers.LayerTypePPP, true
 	case layers.LinkTypeRaw, 12, 14: // LINKTYPE_RAW, and the DLT_RAW values some systems write
 		if len(frame) > 0 {
 			switch frame[0] >> 4 {

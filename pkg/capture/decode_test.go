@@ -22,6 +22,8 @@ func frame(t testing.TB, ls ...gopacket.SerializableLayer) []byte {
 			network = l
 		case *layers.TCP:
 			l.SetNetworkLayerForChecksum(network)
+		case *layers.UDP:
+			l.SetNetworkLayerForChecksum(network)
 		}
 	}
 	if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, ls...); err != nil {
@@ -40,6 +42,11 @@ var (
 
 func ipv4() *layers.IPv4 {
 	return &layers.IPv4{Version: 4, IHL: 5, TTL: 64, Protocol: layers.IPProtocolTCP, SrcIP: ip4a, DstIP: ip4b}
+}
+
+// outerIPv4 is a tunnel's outer header, between addresses the inner packet does not use.
+func outerIPv4(p layers.IPProtocol) *layers.IPv4 {
+	return &layers.IPv4{Version: 4, IHL: 5, TTL: 64, Protocol: p, SrcIP: net.IP{192, 0, 2, 1}, DstIP: net.IP{192, 0, 2, 2}}
 }
 
 func ipv6() *layers.IPv6 {
@@ -69,6 +76,17 @@ func TestDecodeLinkTypes(t *testing.T) {
 		{"raw v4", layers.LinkTypeRaw, frame(t, ipv4(), tcp(), payload), false},
 		{"raw v6", layers.LinkTypeRaw, frame(t, ipv6(), tcp(), payload), true},
 		{"ipv6 linktype", layers.LinkTypeIPv6, frame(t, ipv6(), tcp(), payload), true},
+		{"vxlan", layers.LinkTypeEthernet, frame(t, &layers.Ethernet{SrcMAC: mac, DstMAC: mac, EthernetType: layers.EthernetTypeIPv4},
+			outerIPv4(layers.IPProtocolUDP), &layers.UDP{SrcPort: 55555, DstPort: 4789}, &layers.VXLAN{ValidIDFlag: true, VNI: 42},
+			&layers.Ethernet{SrcMAC: mac, DstMAC: mac, EthernetType: layers.EthernetTypeIPv4}, ipv4(), tcp(), payload), false},
+		{"gre", layers.LinkTypeEthernet, frame(t, &layers.Ethernet{SrcMAC: mac, DstMAC: mac, EthernetType: layers.EthernetTypeIPv4},
+			outerIPv4(layers.IPProtocolGRE), &layers.GRE{Protocol: layers.EthernetTypeIPv4}, ipv4(), tcp(), payload), false},
+		{"pppoe", layers.LinkTypeEthernet, frame(t, &layers.Ethernet{SrcMAC: mac, DstMAC: mac, EthernetType: layers.EthernetTypePPPoESession},
+			&layers.PPPoE{Version: 1, Type: 1, Code: layers.PPPoECodeSession, SessionId: 7}, &layers.PPP{PPPType: layers.PPPTypeIPv4}, ipv4(), tcp(), payload), false},
+		{"ppp linktype", layers.LinkTypePPP, append([]byte{0xff, 0x03, 0x00, 0x57}, frame(t, ipv6(), tcp(), payload)...), true},
+		{"gtp-u", layers.LinkTypeEthernet, frame(t, &layers.Ethernet{SrcMAC: mac, DstMAC: mac, EthernetType: layers.EthernetTypeIPv4},
+			outerIPv4(layers.IPProtocolUDP), &layers.UDP{SrcPort: 2152, DstPort: 2152}, &layers.GTPv1U{Version: 1, ProtocolType: 1, MessageType: 255, TEID: 9},
+			ipv4(), tcp(), payload), false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
