@@ -22,16 +22,16 @@ type DecodeStats struct {
 // and preallocated layers, so decoding allocates nothing per frame. One Decoder per
 // goroutine.
 type Decoder struct {
-	eth     layers.Ethernet
-	dot1q   layers.Dot1Q
-	sll     layers.LinuxSLL
-	sll2    layers.LinuxSLL2
-	loop    layers.Loopback
-	ip4     layers.IPv4
-	ip6     layers.IPv6
-	ip6ext  layers.IPv6ExtensionSkipper
-	tcp     layers.TCP
-	udp     layers.UDP
+	eth    layers.Ethernet
+	dot1q  layers.Dot1Q
+	sll    layers.LinuxSLL
+	sll2   layers.LinuxSLL2
+	loop   layers.Loopback
+	ip4    layers.IPv4
+	ip6    layers.IPv6
+	ip6ext layers.IPv6ExtensionSkipper
+	tcp    layers.TCP
+	udp    layers.UDP
 	// Tunnels: the inner packet's layers overwrite the outer ones as they decode, so
 	// the flow is the inner connection's.
 	gre     layers.GRE
