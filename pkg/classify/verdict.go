@@ -114,8 +114,16 @@ func (c *Classifier) stream(in *Input) (Verdict, bool) {
 		}
 		return Verdict{}, false
 	}
-	if !in.Midstream && (LooksLikeTLS(cl) || (len(cl) == 0 && LooksLikeTLS(sv))) {
-		return c.tls(in, cl, sv, noMore, AppNone)
+	if LooksLikeTLS(cl) || (len(cl) == 0 && LooksLikeTLS(sv)) {
+		if in.Midstream && !startsWithHandshake(cl, sv) && (midstreamTLS(cl) || midstreamTLS(sv)) {
+			return Verdict{Class: ClassTLS, Reason: ReasonMidstream}, true // records, no hello to read
+		}
+		v, done := c.tls(in, cl, sv, noMore, AppNone)
+		// Joined midstream, five plausible bytes are not enough: a hello that parsed
+		// is (a capture that starts after the SYN but at the ClientHello is common).
+		if !in.Midstream || !done || v.Class != ClassTLS || c.hs.ClientHellos > 0 || c.hs.ServerHelloSeen {
+			return v, done
+		}
 	}
 	app, more := DetectStream(cl, sv)
 	switch {
@@ -147,6 +155,16 @@ func (c *Classifier) stream(in *Input) (Verdict, bool) {
 		return Verdict{Reason: ReasonTooFewBytes}, true
 	}
 	return Verdict{Reason: ReasonBinary}, true
+}
+
+// startsWithHandshake reports whether the first TLS record seen is a handshake record,
+// which may hold a hello.
+func startsWithHandshake(cl, sv []byte) bool {
+	b := cl
+	if len(b) == 0 {
+		b = sv
+	}
+	return len(b) > 0 && b[0] == recordTypeHandshake
 }
 
 // readableDecisionBytes is how much unrecognised readable text decides plaintext

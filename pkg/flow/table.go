@@ -218,7 +218,10 @@ func clientIsSource(p *Packet) bool {
 func (t *Table) addTCP(f *Flow, d int, p *Packet) {
 	s := &f.dir[d]
 	if p.Flags&FlagSYN != 0 {
-		if !s.started {
+		// The latest SYN (or SYN-ACK) sets the base while no data has come: a server
+		// may answer several SYNs with SYN-ACKs of different sequence numbers, and its
+		// data follows the last one.
+		if !s.started || (len(s.buf) == 0 && s.npend == 0) {
 			s.base = p.Seq + 1
 			s.started = true
 		}
