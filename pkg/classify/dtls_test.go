@@ -11,6 +11,7 @@ import (
 func TestDTLSRecorded(t *testing.T) {
 	tests := []struct {
 		name    string
+		sni     string
 		version Version
 		ja3     string
 		ja3s    string
@@ -20,25 +21,27 @@ func TestDTLSRecorded(t *testing.T) {
 		cert    bool
 		atCount int
 	}{
-		{"dtls10-zeek", VersionDTLS10, "0dab7dadc76b31d578cb41b8c2838cd9", "2066c878accbcb34c1b9ef82aad90709", "dd1i550400_26d3f80692a9_282f11336259", 0xc014, false, true, 6},
-		{"dtls10-openssl-0100", versionDTLS10OpenSSL, "af322fd164d4c667145802d082cca779", "8f48e117ae3543615168a2b087cda528", "d00i270000_fd1a708466c1_000000000000", 0x0035, false, true, 4},
-		{"dtls12-zeek", VersionDTLS12, "3c3d129780d0066cd8936a6291a8d44f", "953c1507994f72697446de4eff6e300b", "dd2i800500_9cedc1f1428b_a1e935682795", 0xc030, false, true, 10},
-		{"dtls12-cert-fragments", VersionDTLS10, "3c3d129780d0066cd8936a6291a8d44f", "d45798bc098cd930de7eb2f5f866e994", "dd2i800500_9cedc1f1428b_a1e935682795", 0x0035, false, true, 5},
-		{"dtls12-cookie-session-id", VersionDTLS12, "e15c510766789ed8f49de0e37951c1da", "a1d48eca741e476d8ee735578a26bdbd", "dd2i010000_653ffb6f323e_000000000000", 0xc02c, false, false, 4},
-		{"dtls12-ipv6", VersionDTLS12, "b873950d512f587035f617fb93b988ac", "6070981cae5ee8ae4e5db0c2b23115f3", "dd2i030300_f7e428980f70_6c817ce3d217", 0xc0ff, false, false, 6},
-		{"dtls13-hrr", VersionDTLS13, "0948eb2de8dfddd510d5b97930d3ad1b", "c2c89a8b10ca74ec5a350a59fb762fb6", "dd3i270700_991e33d7eb74_f383c1703cfa", 0x1301, true, false, 4},
-		{"dtls13-wolfssl", VersionDTLS13, "2c5a35379c12a8c3726da8cfb4680efb", "c2c89a8b10ca74ec5a350a59fb762fb6", "dd3i270600_991e33d7eb74_d3b6e7179fd9", 0x1301, true, false, 4},
-		{"dtls-webrtc-stun", VersionDTLS10, "69b4c10438dd27f06b1a694c67e63ba1", "1cfcbe58451407e23669f1dd08565519", "dd1i730400_4a43a1544aeb_dbc12469f409", 0xc00a, false, true, 11},
+		{"dtls10-zeek", "", VersionDTLS10, "0dab7dadc76b31d578cb41b8c2838cd9", "2066c878accbcb34c1b9ef82aad90709", "dd1i550400_26d3f80692a9_282f11336259", 0xc014, false, true, 6},
+		{"dtls10-openssl-0100", "", versionDTLS10OpenSSL, "af322fd164d4c667145802d082cca779", "8f48e117ae3543615168a2b087cda528", "d00i270000_fd1a708466c1_000000000000", 0x0035, false, true, 4},
+		{"dtls12-zeek", "", VersionDTLS12, "3c3d129780d0066cd8936a6291a8d44f", "953c1507994f72697446de4eff6e300b", "dd2i800500_9cedc1f1428b_a1e935682795", 0xc030, false, true, 10},
+		{"dtls12-cert-fragments", "", VersionDTLS10, "3c3d129780d0066cd8936a6291a8d44f", "d45798bc098cd930de7eb2f5f866e994", "dd2i800500_9cedc1f1428b_a1e935682795", 0x0035, false, true, 5},
+		{"dtls12-cookie-session-id", "", VersionDTLS12, "e15c510766789ed8f49de0e37951c1da", "a1d48eca741e476d8ee735578a26bdbd", "dd2i010000_653ffb6f323e_000000000000", 0xc02c, false, false, 4},
+		{"dtls12-ipv6", "", VersionDTLS12, "b873950d512f587035f617fb93b988ac", "6070981cae5ee8ae4e5db0c2b23115f3", "dd2i030300_f7e428980f70_6c817ce3d217", 0xc0ff, false, false, 6},
+		{"dtls13-hrr", "", VersionDTLS13, "0948eb2de8dfddd510d5b97930d3ad1b", "c2c89a8b10ca74ec5a350a59fb762fb6", "dd3i270700_991e33d7eb74_f383c1703cfa", 0x1301, true, false, 4},
+		{"dtls13-wolfssl", "", VersionDTLS13, "2c5a35379c12a8c3726da8cfb4680efb", "c2c89a8b10ca74ec5a350a59fb762fb6", "dd3i270600_991e33d7eb74_d3b6e7179fd9", 0x1301, true, false, 4},
+		{"openssl3-dtls10", "dtls.example.test", VersionDTLS10, "433c7899c15ff2fb595d12853c53be68", "e3e0a2ca395d2aefb0de956e2dacb58a", "dd1d0907tt_c491f621fb4c_195413a0cc0f", 0xc00a, false, true, 6},
+		{"openssl3-dtls12", "dtls.example.test", VersionDTLS12, "096df697a18c538158d6a52abc65a0db", "eff0655f7bb8bb065a13f7242867ed33", "dd2d2808tt_d943125447b4_3c5a66c06c35", 0xc02c, false, true, 6},
+		{"dtls-webrtc-stun", "", VersionDTLS10, "69b4c10438dd27f06b1a694c67e63ba1", "1cfcbe58451407e23669f1dd08565519", "dd1i730400_4a43a1544aeb_dbc12469f409", 0xc00a, false, true, 11},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var c Classifier
 			v, n := replay(&c, readDatagrams(t, "dtls", tt.name))
-			if v.Class != ClassTLS || v.AppOther != "dtls" || v.Version != tt.version || v.JA3 != tt.ja3 ||
+			if v.Class != ClassTLS || v.AppOther != "dtls" || v.SNI != tt.sni || v.Version != tt.version || v.JA3 != tt.ja3 ||
 				v.JA3S != tt.ja3s || v.JA4 != tt.ja4 || v.Cipher != tt.cipher || v.HRR != tt.hrr ||
 				(v.ServerCert != nil) != tt.cert || v.ParseError != "" {
-				t.Errorf("got %v %q %v ja3 %s ja3s %s ja4 %s cipher %#04x hrr %v cert %v parse %q",
-					v.Class, v.AppOther, v.Version, v.JA3, v.JA3S, v.JA4, v.Cipher, v.HRR, v.ServerCert != nil, v.ParseError)
+				t.Errorf("got %v %q sni %q %v ja3 %s ja3s %s ja4 %s cipher %#04x hrr %v cert %v parse %q",
+					v.Class, v.AppOther, v.SNI, v.Version, v.JA3, v.JA3S, v.JA4, v.Cipher, v.HRR, v.ServerCert != nil, v.ParseError)
 			}
 			if n != tt.atCount {
 				t.Errorf("verdict after datagram %d, want %d", n, tt.atCount)

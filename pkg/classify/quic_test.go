@@ -358,6 +358,8 @@ func TestQUICRecorded(t *testing.T) {
 		{"mvfst-exp", ClassTLS, "quic", "video.fmct2-3.fna.fbcdn.net", "h3-fb-05", "61d8a93ff379660087082a82411f19a2", "f4febc55ea12b31ae17cfb7e614afda8", "q00d0108h5_0f2cb44170f4_f4b4187450f5", 0x1301, false, "", 2},
 		{"google-t050", ClassTLS, "quic", "fonts.googleapis.com", "h3-T050", "a2fc589336b7c13b674c1bab24655ce7", "d75f9129bb5d05492a65ff78e081bcb2", "q13d0309h0_55b375c5d22e_f68d9329452a", 0x1303, false, "", 2},
 		{"google-t051", ClassTLS, "quic", "www.google.com", "h3-T051", "92e76078d514999cd950474995dab2b5", "eb1d94daa7e0344597e756a1fb6e7054", "q13d0308h1_55b375c5d22e_e7bc1e4f333e", 0x1301, false, "", 2},
+		{"quicgo-v1", ClassTLS, "quic", "quic.example.test", "tlsaudit-test", "aeb4a42cd7925b343b143434a712dd00", "f4febc55ea12b31ae17cfb7e614afda8", "q13d0313tt_55b375c5d22e_f902b76752af", 0x1301, false, "", 4},
+		{"quicgo-v2", ClassTLS, "quic", "quic.example.test", "tlsaudit-test", "aeb4a42cd7925b343b143434a712dd00", "f4febc55ea12b31ae17cfb7e614afda8", "q13d0313tt_55b375c5d22e_f902b76752af", 0x1301, false, "", 3},
 		{"gquic-q043", ClassEncrypted, "gquic", "r3---sn-n4v7knl6.googlevideo.com", "", "", "", "", 0, false, "", 1},
 		{"gquic-q046", ClassEncrypted, "gquic", "accounts.google.com", "", "", "", "", 0, false, "", 1},
 	}
@@ -377,6 +379,10 @@ func TestQUICRecorded(t *testing.T) {
 			}
 			if tt.class == ClassTLS && v.Version != VersionTLS13 {
 				t.Errorf("version %v", v.Version)
+			}
+			// quic-go offers and gets X25519MLKEM768.
+			if strings.HasPrefix(tt.name, "quicgo") && (!v.PQ || v.Group != 0x11ec) {
+				t.Errorf("post-quantum %v, group %#04x", v.PQ, v.Group)
 			}
 			if n != tt.atCount {
 				t.Errorf("verdict after datagram %d, want %d", n, tt.atCount)

@@ -2,7 +2,8 @@
 """Regenerate the <name>.hex files of testdata/quic and testdata/dtls from the
 public reference corpus (see README.md).
 
-    extract.py [PEER_CORPUS_DIR]
+    extract.py [PEER_CORPUS_DIR]                 every file from the corpus (SOURCES)
+    extract.py pcap NAME FILE quic|dtls [STREAM]   one UDP flow of a local capture
 
 Each file holds the first datagrams of one UDP flow in capture order, one line
 each: "client <hex>" or "server <hex>", where the client is the side that sent the
@@ -85,22 +86,32 @@ def datagrams(cap, stream):
     return rows
 
 
+def write(name, folder, path, cap, stream, limit, note):
+    rows = datagrams(path, stream)
+    client = rows[0][:2]
+    counts = {'client': 0, 'server': 0}
+    lines = ['# %s udp.stream %d' % (cap, stream), '# ' + note]
+    for src, port, payload in rows:
+        side = 'client' if (src, port) == client else 'server'
+        if counts[side] >= min(limit, PER_DIRECTION):
+            continue
+        counts[side] += 1
+        lines.append('%s %s' % (side, payload))
+    out = os.path.join(HERE, '..', folder, name + '.hex')
+    with open(out, 'w') as f:
+        f.write('\n'.join(lines) + '\n')
+
+
 def main():
+    if len(sys.argv) > 1 and sys.argv[1] == 'pcap':
+        name, cap, folder = sys.argv[2:5]
+        stream = int(sys.argv[5]) if len(sys.argv) > 5 else 0
+        write(name, folder, cap, os.path.basename(cap), stream, PER_DIRECTION,
+              'recorded on 127.0.0.1, see README.md')
+        return
     corpus = sys.argv[1] if len(sys.argv) > 1 else '/work/shared/peer-corpus'
     for name, (folder, cap, stream, limit, note) in sorted(SOURCES.items()):
-        rows = datagrams(os.path.join(corpus, cap), stream)
-        client = rows[0][:2]
-        counts = {'client': 0, 'server': 0}
-        lines = ['# %s udp.stream %d' % (cap, stream), '# ' + note]
-        for src, port, payload in rows:
-            side = 'client' if (src, port) == client else 'server'
-            if counts[side] >= min(limit, PER_DIRECTION):
-                continue
-            counts[side] += 1
-            lines.append('%s %s' % (side, payload))
-        path = os.path.join(HERE, '..', folder, name + '.hex')
-        with open(path, 'w') as f:
-            f.write('\n'.join(lines) + '\n')
+        write(name, folder, os.path.join(corpus, cap), cap, stream, limit, note)
 
 
 if __name__ == '__main__':
