@@ -2,6 +2,7 @@ package capture
 
 import (
 	"bufio"
+	"compress/gzip"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -49,6 +50,8 @@ type File struct {
 	dec      *Decoder
 	// recordStart is the offset of the record being read, for error messages.
 	recordStart int64
+	// gz is true when the file is gzip-compressed; offsets count decompressed bytes.
+	gz bool
 }
 
 // Pcap and pcapng magic numbers, as the first four bytes of the file read big-endian.
@@ -68,6 +71,18 @@ func OpenFile(path string, dec *Decoder) (*File, error) {
 	}
 	c := &File{path: path, f: f, dec: dec, counter: &countingReader{r: f}}
 	c.br = bufio.NewReaderSize(c.counter, 1<<16)
+	if m, err := c.br.Peek(2); err == nil && m[0] == 0x1f && m[1] == 0x8b {
+		// gzip (tcpdump -z, rotated captures): read through it; offsets in errors
+		// are then positions in the decompressed stream.
+		zr, err := gzip.NewReader(c.br)
+		if err != nil {
+			f.Close()
+			return nil, &FileError{Path: path, Err: fmt.Errorf("gzip: %w", err)}
+		}
+		c.gz = true
+		c.counter = &countingReader{r: zr}
+		c.br = bufio.NewReaderSize(c.counter, 1<<16)
+	}
 	magic, err := c.br.Peek(4)
 	if err != nil {
 		f.Close()
@@ -111,6 +126,9 @@ func (c *File) Next(p *flow.Packet) error {
 			}
 			if errors.Is(err, io.ErrUnexpectedEOF) {
 				err = fmt.Errorf("truncated record: %w", err)
+			}
+			if c.gz {
+				err = fmt.Errorf("%w (offset in the decompressed stream)", err)
 			}
 			return &FileError{Path: c.path, Offset: c.recordStart, Err: err}
 		}

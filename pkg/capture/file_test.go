@@ -2,6 +2,7 @@ package capture
 
 import (
 	"bytes"
+	"compress/gzip"
 	"errors"
 	"io"
 	"os"
@@ -92,9 +93,21 @@ func toPcapng(t *testing.T, pcap []byte) []byte {
 	return out.Bytes()
 }
 
+func gzipped(t *testing.T, b []byte) []byte {
+	t.Helper()
+	var out bytes.Buffer
+	zw := gzip.NewWriter(&out)
+	zw.Write(b)
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return out.Bytes()
+}
+
 func TestReadFormats(t *testing.T) {
 	pcap, n := smallCapture(t)
-	for name, data := range map[string][]byte{"x.pcap": pcap, "x.pcapng": toPcapng(t, pcap)} {
+	ng := toPcapng(t, pcap)
+	for name, data := range map[string][]byte{"x.pcap": pcap, "x.pcapng": ng, "x.pcap.gz": gzipped(t, pcap), "x.pcapng.gz": gzipped(t, ng)} {
 		t.Run(name, func(t *testing.T) {
 			got, err := readAll(t, writeTemp(t, name, data))
 			if err != nil || got != n {

@@ -247,7 +247,9 @@ func (c *Classifier) tls(in *Input, cl, sv []byte, noMore bool, app App) (Verdic
 		return Verdict{}, false
 	}
 	v := Verdict{Class: ClassTLS, App: app, StartTLS: app != AppNone}
-	if h.ClientHellos == 0 && !h.ServerHelloSeen {
+	if h.ClientHellos == 0 && !h.ServerHelloSeen && !h.ClientAppData && !h.ServerAppData && !h.ClientCCS && !h.ServerCCS {
+		// Nothing parsed and no record beyond the hellos: the framing alone is too
+		// little to call the flow encrypted.
 		if h.ClientErr != nil || h.ServerErr != nil {
 			v.Class, v.Reason = ClassUnknown, ReasonTLSMalformed
 			v.ParseError = errorReason(h.ClientErr, h.ServerErr)
