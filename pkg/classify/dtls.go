@@ -8,8 +8,6 @@ import (
 
 // DTLS record and handshake framing (RFC 6347 §4.1, §4.2.2; RFC 9147 §4, §5.2).
 const (
-	// dtlsRecordHeaderLen is type, version, epoch, 48-bit sequence number, length.
-	dtlsRecordHeaderLen = 13
 	// recordTypeTLS12CID is a DTLS 1.2 record with a connection ID (RFC 9146 §4):
 	// its header grows by the negotiated connection ID, whose length only the
 	// peers know.
@@ -135,7 +133,6 @@ type dtlsDirState struct {
 	shd       bool
 	ccs       bool
 	encrypted bool
-	handshake bool // a clear handshake record was read
 	alert     uint8
 	alertSeen bool
 	fatal     bool
@@ -214,7 +211,6 @@ func (d *dtlsDir) datagram(b []byte) {
 		case recordTypeAlert:
 			d.alertRecord(frag)
 		case recordTypeHandshake:
-			d.handshake = true
 			d.handshakeRecord(frag)
 		case recordTypeApplicationData, recordTypeHeartbeat, recordTypeACK:
 		default:

@@ -256,7 +256,6 @@ type quicHeader struct {
 	version uint32
 	typ     int // quicType*, v2 mapped to v1 numbering
 	dcid    []byte
-	scid    []byte
 	// pnOffset is where the (protected) Packet Number starts, len the packet's
 	// length up to the end of its payload.
 	pnOffset int
@@ -277,7 +276,7 @@ func parseQUICLongHeader(b []byte, h *quicHeader) error {
 		!s.ReadUint8LengthPrefixed(&scid) {
 		return errQUICHeader
 	}
-	h.dcid, h.scid, h.len = dcid, scid, len(b)
+	h.dcid, h.len = dcid, len(b)
 	if h.version == quicVersionNegotiation {
 		h.typ, h.known = quicTypeVersionNegotiation, false
 		return nil
@@ -465,7 +464,7 @@ func (q *quicScanner) datagram(d []byte, server bool) {
 			q.hs.VersionNegotiation = q.hs.VersionNegotiation || server
 			return
 		case !h.known:
-			q.unknownVersion = true
+			q.unknownVersion = q.unknownVersion || !server
 			return
 		case h.typ == quicTypeRetry:
 			q.hs.Retry = q.hs.Retry || server
