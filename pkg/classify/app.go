@@ -43,6 +43,12 @@ const (
 	AppIRC
 	// AppKafka is the Apache Kafka wire protocol.
 	AppKafka
+	// AppRDP is the Remote Desktop Protocol's X.224 connection sequence
+	// (MS-RDPBCGR); FindStartTLS follows it into TLS.
+	AppRDP
+	// AppSOCKS is a SOCKS4/4a/5 proxy handshake (RFC 1928); the classifier
+	// follows it into the tunnelled connection.
+	AppSOCKS
 
 	numApps // keep last
 )
@@ -65,6 +71,8 @@ var appNames = [numApps]string{
 	AppXMPP:       "xmpp",
 	AppIRC:        "irc",
 	AppKafka:      "kafka",
+	AppRDP:        "rdp",
+	AppSOCKS:      "socks",
 }
 
 // String returns the lower-case protocol name used in reports and metrics
@@ -121,6 +129,7 @@ var streamRecognisers = [...]struct {
 	fn  func(client, server []byte) result
 }{
 	{AppSSH, detectSSH},
+	{AppRDP, detectRDP},
 	{AppH2C, detectH2C},
 	{AppHTTP, detectHTTP},
 	{AppPostgreSQL, detectPostgreSQL},
@@ -134,6 +143,7 @@ var streamRecognisers = [...]struct {
 	{AppIMAP, detectIMAP},
 	{AppPOP3, detectPOP3},
 	{AppIRC, detectIRC},
+	{AppSOCKS, detectSOCKS},
 	{AppRedis, detectRedis},
 }
 

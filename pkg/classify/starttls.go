@@ -93,6 +93,8 @@ func FindStartTLS(app App, client, server []byte) (clientOff, serverOff int, st 
 		c, s, st = mysqlStartTLS(client, server)
 	case AppHTTP:
 		c, s, st = httpConnectTLS(client, server)
+	case AppRDP:
+		c, s, st = rdpStartTLS(client, server)
 	default:
 		return -1, -1, UpgradeNone
 	}

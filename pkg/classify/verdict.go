@@ -36,7 +36,8 @@ const (
 	ReasonMidstream       = "midstream"           // joined after the opening, nothing proven
 	ReasonStartTLSPending = "starttls_unfinished"
 	ReasonDatagram        = "unrecognised_datagram"
-	ReasonTLSMalformed    = "tls_malformed" // looked like TLS, the handshake did not parse
+	ReasonTLSMalformed    = "tls_malformed"         // looked like TLS, the handshake did not parse
+	ReasonRDPSecurity     = "rdp_standard_security" // RDP's own RC4 encryption, not TLS: neither clear nor provably strong
 )
 
 // Input is what the flow table knows about a flow when it asks for a verdict. Client
@@ -83,6 +84,9 @@ type Verdict struct {
 	ECH        bool
 	PQ         bool // the key exchange offered a post-quantum hybrid
 	ServerCert *CertInfo
+	// Via names a tunnel the verdict was found inside ("socks"); the rest of the
+	// verdict is the tunnelled connection's.
+	Via string
 	// Reason says why a flow is unknown.
 	Reason string
 	// ParseError names a parse failure met on the way, even when a verdict was reached.
@@ -129,6 +133,8 @@ func (c *Classifier) stream(in *Input) (Verdict, bool) {
 	switch {
 	case app == AppSSH:
 		return Verdict{Class: ClassSSH, App: AppSSH}, true
+	case app == AppSOCKS:
+		return c.socks(in, noMore)
 	case app != AppNone:
 		return c.plaintextApp(in, app, noMore)
 	case in.Midstream && (midstreamTLS(cl) || midstreamTLS(sv)):
@@ -193,6 +199,9 @@ func (c *Classifier) plaintextApp(in *Input, app App, noMore bool) (Verdict, boo
 		}
 		return Verdict{}, false
 	case UpgradeRefused:
+		if app == AppRDP {
+			return Verdict{App: app, Reason: ReasonRDPSecurity}, true
+		}
 		return Verdict{Class: ClassPlaintext, App: app}, true
 	}
 	if !canUpgrade(app) || noMore || len(cl) >= upgradeDecisionBytes || clearBeyondUpgrade(app, cl) {
@@ -201,10 +210,30 @@ func (c *Classifier) plaintextApp(in *Input, app App, noMore bool) (Verdict, boo
 	return Verdict{}, false
 }
 
+// socks follows a SOCKS handshake and classifies the tunnelled connection from the
+// first byte after it. A refused or unfinished handshake carried only the handshake,
+// itself clear text.
+func (c *Classifier) socks(in *Input, noMore bool) (Verdict, bool) {
+	co, so, st := socksTunnel(in.Client, in.Server)
+	switch st {
+	case UpgradeDone:
+		inner := *in
+		inner.Client, inner.Server, inner.Midstream = in.Client[co:], in.Server[so:], false
+		v, done := c.stream(&inner)
+		v.Via = "socks"
+		return v, done
+	case UpgradePending:
+		if !noMore {
+			return Verdict{}, false
+		}
+	}
+	return Verdict{Class: ClassPlaintext, App: AppSOCKS}, true
+}
+
 // canUpgrade reports whether app has an in-band switch to TLS that may still come.
 func canUpgrade(app App) bool {
 	switch app {
-	case AppSMTP, AppIMAP, AppPOP3, AppFTP, AppLDAP, AppXMPP, AppIRC, AppPostgreSQL, AppMySQL:
+	case AppSMTP, AppIMAP, AppPOP3, AppFTP, AppLDAP, AppXMPP, AppIRC, AppPostgreSQL, AppMySQL, AppRDP:
 		return true
 	}
 	return false

@@ -123,6 +123,11 @@ func TestClassifyStreams(t *testing.T) {
 		{"smtp before starttls waits", Input{Client: []byte("EHLO client\r\n"), Server: []byte("220 mail ESMTP\r\n250-mail\r\n250 STARTTLS\r\n"), ClientMore: true, ServerMore: true}, false, 0, 0, "", false},
 		{"smtp never upgraded", Input{Client: []byte("EHLO client\r\nMAIL FROM:<a@b>\r\n"), Server: []byte("220 mail ESMTP\r\n250 ok\r\n"), Final: true}, true, ClassPlaintext, AppSMTP, "", false},
 		{"smtp starttls unfinished", Input{Client: []byte("EHLO client\r\nSTARTTLS\r\n"), Server: []byte("220 mail ESMTP\r\n250 ok\r\n"), Final: true}, true, ClassUnknown, AppSMTP, ReasonStartTLSPending, false},
+		{"socks5 then tls", Input{Client: append([]byte("\x05\x01\x00\x05\x01\x00\x03\x0capi.internal\x01\xbb"), tlsHello...), Server: []byte("\x05\x00\x05\x00\x00\x01\x0a\x00\x00\x02\x01\xbb"), Final: true}, true, ClassTLS, AppNone, "", false},
+		{"socks4 then http", Input{Client: []byte("\x04\x01\x00\x50\x0a\x00\x00\x02app\x00GET / HTTP/1.1\r\nHost: x\r\n\r\n"), Server: []byte("\x00\x5a\x00\x00\x00\x00\x00\x00"), ClientMore: true, ServerMore: true}, true, ClassPlaintext, AppHTTP, "", false},
+		{"socks5 refused", Input{Client: []byte("\x05\x01\x00"), Server: []byte("\x05\xff"), Final: true}, true, ClassPlaintext, AppSOCKS, "", false},
+		{"rdp then tls", Input{Client: append(rdpCR(1), tlsHello...), Server: rdpCC(1), Final: true}, true, ClassTLS, AppRDP, "", true},
+		{"rdp standard security", Input{Client: rdpCR(0), Server: rdpCC(0), ClientMore: true, ServerMore: true}, true, ClassUnknown, AppRDP, ReasonRDPSecurity, false},
 		{"dns datagram", Input{Proto: 17, Client: framed(dnsQuery()), ClientPort: 40000, ServerPort: 53, ClientMore: true, ServerMore: true}, true, ClassPlaintext, AppDNS, "", false},
 		{"unknown datagram", Input{Proto: 17, Client: framed([]byte{1, 2, 3}), Final: true}, true, ClassUnknown, AppNone, ReasonDatagram, false},
 	}
@@ -162,6 +167,16 @@ func TestClassifyNeverPlaintextForTLS(t *testing.T) {
 			}
 		}
 	}
+}
+
+// rdpCR is an X.224 Connection Request asking for the given RDP security protocols.
+func rdpCR(protocols byte) []byte {
+	return []byte{3, 0, 0, 19, 14, 0xe0, 0, 0, 0, 0, 0, 1, 0, 8, 0, protocols, 0, 0, 0}
+}
+
+// rdpCC is an X.224 Connection Confirm selecting protocol.
+func rdpCC(protocol byte) []byte {
+	return []byte{3, 0, 0, 19, 14, 0xd0, 0, 0, 0x12, 0x34, 0, 2, 0, 8, 0, protocol, 0, 0, 0}
 }
 
 func pgStartup() []byte {

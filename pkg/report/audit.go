@@ -43,6 +43,7 @@ type Flow struct {
 	ClientName   string    `json:"client_name"`
 	ServerName   string    `json:"server_name"`
 	Midstream    bool      `json:"midstream"`
+	Via          string    `json:"via,omitempty"` // a tunnel the verdict was found inside ("socks")
 	Reason       string    `json:"reason,omitempty"`
 	ParseError   string    `json:"parse_error,omitempty"`
 	Violation    string    `json:"violation,omitempty"`
@@ -163,6 +164,7 @@ func (b *Builder) Add(r *flow.Record) {
 		PostQuantum:  v.PQ,
 		Internal:     b.pol.IsInternal(r.Client.Addr()) && b.pol.IsInternal(r.Server.Addr()),
 		Midstream:    r.Midstream,
+		Via:          v.Via,
 		Reason:       v.Reason,
 		ParseError:   v.ParseError,
 	}
