@@ -14,6 +14,8 @@ import (
 	"sync"
 
 	"github.com/tlsaudit/tlsaudit/pkg/flow"
+
+	"github.com/tlsaudit/tlsaudit/pkg/classify"
 )
 
 // Count is the outcome tally of one source and field.
@@ -322,17 +324,15 @@ func attribute(r Record, caps []string, runs map[string]*CaptureRun) string {
 func ours(r *flow.Record) map[Field]string {
 	v := &r.Verdict
 	out := map[Field]string{
-		FieldClass:      v.Class.String(),
-		FieldVersion:    VersionName(uint16(v.Version)),
-		FieldSNI:        canonicalHost(v.SNI),
-		FieldALPN:       strings.Join(v.ALPN, ","),
-		FieldALPNServer: v.ALPNServer,
-		FieldJA3:        strings.ToLower(v.JA3),
-		FieldJA3S:       strings.ToLower(v.JA3S),
-		FieldJA4:        v.JA4,
-		// tlsaudit's verdict has no QUIC version (yet): every stated QUIC version is a
-		// disagreement until it does.
-		FieldQUICVersion: "",
+		FieldClass:       v.Class.String(),
+		FieldVersion:     VersionName(uint16(v.Version)),
+		FieldSNI:         canonicalHost(v.SNI),
+		FieldALPN:        strings.Join(v.ALPN, ","),
+		FieldALPNServer:  v.ALPNServer,
+		FieldJA3:         strings.ToLower(v.JA3),
+		FieldJA3S:        strings.ToLower(v.JA3S),
+		FieldJA4:         v.JA4,
+		FieldQUICVersion: classify.QUICVersionName(v.QUICVersion),
 	}
 	if v.Class.String() == "tls" {
 		out[FieldStartTLS] = strconv.FormatBool(v.StartTLS)

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/tlsaudit/tlsaudit/pkg/classify"
 )
 
 // Field names one property of a connection that a reference states and tlsaudit's
@@ -297,25 +299,10 @@ func CanonicalQUICVersion(s string) string {
 // QUICVersionName spells a QUIC version number canonically (see
 // CanonicalQUICVersion).
 func QUICVersionName(v uint32) string {
-	switch {
-	case v == 1:
-		return "1"
-	case v == 0x6b3343cf:
-		return "2"
-	case v&0xffffff00 == 0xff000000:
-		return fmt.Sprintf("draft-%d", v&0xff)
-	case v == 0xfaceb001:
-		return "mvfst-22"
-	case v == 0xfaceb002:
-		return "mvfst-27"
-	case v == 0xfaceb00e:
-		return "mvfst-exp"
+	if v == 0 {
+		return "0x00000000"
 	}
-	b := []byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)}
-	if (b[0] == 'Q' || b[0] == 'T') && isDigits(b[1:]) {
-		return string(b)
-	}
-	return fmt.Sprintf("0x%08x", v)
+	return classify.QUICVersionName(v)
 }
 
 // isGoogleQUIC reports whether a canonical QUIC version is Google QUIC with its own

@@ -3,6 +3,7 @@ package classify
 import (
 	"encoding/binary"
 	"slices"
+	"strconv"
 )
 
 // NextDatagram splits the first datagram off a UDP direction's bytes, where each
@@ -27,6 +28,7 @@ func (c *Classifier) datagram(in *Input) (Verdict, bool) {
 		return Verdict{Class: ClassPlaintext, App: app}, true
 	}
 	if v, done, ok := classifyQUIC(in); ok {
+		v.QUICVersion = firstQUICVersion(in.Client)
 		return v, done
 	}
 	if v, done, ok := classifyDTLS(in); ok {
@@ -35,7 +37,7 @@ func (c *Classifier) datagram(in *Input) (Verdict, bool) {
 	if googleQUIC(cl) {
 		// Google QUIC up to Q050 protects its handshake with QUIC Crypto, not TLS:
 		// encrypted, but not TLS. Its client hello names the server in clear.
-		return Verdict{Class: ClassEncrypted, AppOther: "gquic", SNI: string(googleQUICSNI(cl))}, true
+		return Verdict{Class: ClassEncrypted, AppOther: "gquic", SNI: string(googleQUICSNI(cl)), QUICVersion: firstQUICVersion(in.Client)}, true
 	}
 	if wireGuard(cl) || wireGuard(sv) {
 		return Verdict{Class: ClassEncrypted, AppOther: "wireguard"}, true
@@ -47,6 +49,47 @@ func (c *Classifier) datagram(in *Input) (Verdict, bool) {
 		return Verdict{Reason: ReasonDatagram}, true
 	}
 	return Verdict{}, false
+}
+
+// firstQUICVersion returns the version of the first client datagram that carries one:
+// an IETF long header (RFC 9000 §17.2), or a Google QUIC public header with the version
+// flag and an 8-byte connection ID.
+func firstQUICVersion(client []byte) uint32 {
+	for d, rest, ok := NextDatagram(client); ok; d, rest, ok = NextDatagram(rest) {
+		switch {
+		case len(d) >= 5 && d[0]&quicLongHeader != 0:
+			return binary.BigEndian.Uint32(d[1:5])
+		case len(d) >= 13 && d[0]&0x09 == 0x09 && d[0]&quicLongHeader == 0:
+			return binary.BigEndian.Uint32(d[9:13])
+		}
+	}
+	return 0
+}
+
+// QUICVersionName spells a QUIC version as reports write it: "1", "2", "draft-29",
+// "mvfst-27", Google's "Q043" and "T051", else hexadecimal; "" for 0.
+func QUICVersionName(v uint32) string {
+	switch {
+	case v == 0:
+		return ""
+	case v == 1:
+		return "1"
+	case v == quicVersion2:
+		return "2"
+	case v&0xffffff00 == 0xff000000:
+		return "draft-" + strconv.Itoa(int(v&0xff))
+	case v == 0xfaceb001:
+		return "mvfst-22"
+	case v == 0xfaceb002:
+		return "mvfst-27"
+	case v == 0xfaceb00e:
+		return "mvfst-exp"
+	}
+	b := []byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)}
+	if (b[0] == 'Q' || b[0] == 'T') && isDigit(b[1]) && isDigit(b[2]) && isDigit(b[3]) {
+		return string(b)
+	}
+	return "0x" + strconv.FormatUint(uint64(v), 16)
 }
 
 // helloVerdict fills the TLS fields of v from the hellos of a datagram handshake,

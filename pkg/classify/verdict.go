@@ -67,23 +67,26 @@ type Verdict struct {
 	Version Version // negotiated TLS version, 0 if not seen
 	App     App     // plaintext protocol, or the one that upgraded with STARTTLS
 	// AppOther names a protocol outside the App set when App is AppNone: "quic",
-	// "wireguard".
-	AppOther   string
-	StartTLS   bool
-	SNI        string
-	ALPN       []string // offered by the client
-	ALPNServer string   // selected by the server
-	Cipher     uint16
-	Group      uint16
-	JA3        string
-	JA3S       string
-	JA4        string
-	Resumed    bool
-	HRR        bool
-	ClientCert bool
-	ECH        bool
-	PQ         bool // the key exchange offered a post-quantum hybrid
-	ServerCert *CertInfo
+	// "gquic", "dtls", "wireguard".
+	AppOther string
+	// QUICVersion is the version of the client's first long-header QUIC packet, 0
+	// when not QUIC (QUICVersionName spells it).
+	QUICVersion uint32
+	StartTLS    bool
+	SNI         string
+	ALPN        []string // offered by the client
+	ALPNServer  string   // selected by the server
+	Cipher      uint16
+	Group       uint16
+	JA3         string
+	JA3S        string
+	JA4         string
+	Resumed     bool
+	HRR         bool
+	ClientCert  bool
+	ECH         bool
+	PQ          bool // the key exchange offered a post-quantum hybrid
+	ServerCert  *CertInfo
 	// Via names a tunnel the verdict was found inside ("socks"); the rest of the
 	// verdict is the tunnelled connection's.
 	Via string

@@ -44,6 +44,7 @@ type Flow struct {
 	ServerName   string    `json:"server_name"`
 	Midstream    bool      `json:"midstream"`
 	Via          string    `json:"via,omitempty"` // a tunnel the verdict was found inside ("socks")
+	QUICVersion  string    `json:"quic_version,omitempty"`
 	Reason       string    `json:"reason,omitempty"`
 	ParseError   string    `json:"parse_error,omitempty"`
 	Violation    string    `json:"violation,omitempty"`
@@ -165,6 +166,7 @@ func (b *Builder) Add(r *flow.Record) {
 		Internal:     b.pol.IsInternal(r.Client.Addr()) && b.pol.IsInternal(r.Server.Addr()),
 		Midstream:    r.Midstream,
 		Via:          v.Via,
+		QUICVersion:  classify.QUICVersionName(v.QUICVersion),
 		Reason:       v.Reason,
 		ParseError:   v.ParseError,
 	}
