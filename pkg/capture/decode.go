@@ -149,6 +149,7 @@ func (d *Decoder) Decode(lt layers.LinkType, frame []byte, ts int64, wireLen int
 			p.Proto = flow.TCP
 			p.SrcPort, p.DstPort = uint16(d.tcp.SrcPort), uint16(d.tcp.DstPort)
 			p.Seq = d.tcp.Seq
+			p.Ack = d.tcp.Ack
 			p.Flags = tcpFlags(&d.tcp)
 			p.Payload = d.tcp.Payload
 		case layers.LayerTypeUDP:

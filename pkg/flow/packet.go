@@ -31,6 +31,7 @@ type Packet struct {
 	Proto     uint8  // TCP or UDP
 	Flags     uint8  // TCP flags
 	Seq       uint32 // TCP sequence number
+	Ack       uint32 // TCP acknowledgment number, valid with FlagACK (0 when the source does not give it)
 	Payload   []byte // borrowed, possibly shorter than PayloadLen when the capture snapped it
 	// PayloadLen is the transport payload length on the wire, from the IP header.
 	PayloadLen int

@@ -229,6 +229,14 @@ func (t *Table) addTCP(f *Flow, d int, p *Packet) {
 			f.clientISN, f.synSeen = p.Seq, true
 		}
 	}
+	if p.Flags&FlagACK != 0 && p.Ack != 0 {
+		// An acknowledgment names the other side's next byte: before that side sent
+		// data it is its first byte, whatever SYN-ACKs (several, with different
+		// sequence numbers, happen) came before.
+		if o := &f.dir[1-d]; len(o.buf) == 0 && o.npend == 0 {
+			o.base, o.started = p.Ack, true
+		}
+	}
 	if p.Flags&FlagRST != 0 {
 		f.rst = true
 	}
