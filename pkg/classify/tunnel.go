@@ -62,8 +62,9 @@ func rdpNeg(v []byte, typ byte) (proto uint32, ok bool) {
 	return uint32(n[4]) | uint32(n[5])<<8 | uint32(n[6])<<16 | uint32(n[7])<<24, true
 }
 
-// rdpClientSide recognises an X.224 Connection Request.
-func rdpClientSide(b []byte) side {
+// rdpSide recognises one direction's first X.224 packet: a Connection Request from
+// the client, a Connection Confirm from the server.
+func rdpSide(b []byte, code byte) side {
 	if len(b) == 0 {
 		return sideEmpty
 	}
@@ -74,32 +75,14 @@ func rdpClientSide(b []byte) side {
 	case short:
 		return sidePrefix
 	}
-	if _, ok := x224(pkt, x224CR); !ok {
-		return sideNo
-	}
-	return sideStrong
-}
-
-// rdpServerSide recognises an X.224 Connection Confirm.
-func rdpServerSide(b []byte) side {
-	if len(b) == 0 {
-		return sideEmpty
-	}
-	pkt, short, ok := tpkt(b)
-	switch {
-	case !ok:
-		return sideNo
-	case short:
-		return sidePrefix
-	}
-	if _, ok := x224(pkt, x224CC); !ok {
+	if _, ok := x224(pkt, code); !ok {
 		return sideNo
 	}
 	return sideStrong
 }
 
 func detectRDP(client, server []byte) result {
-	return combine(rdpClientSide(client), rdpServerSide(server))
+	return combine(rdpSide(client, x224CR), rdpSide(server, x224CC))
 }
 
 // rdpStartTLS follows RDP's security negotiation: when the server's Connection Confirm
