@@ -272,7 +272,11 @@ func (c *Classifier) tls(in *Input, cl, sv []byte, noMore bool, app App) (Verdic
 		// The server answered in something else than TLS (an HTTP error page to a
 		// ClientHello, say): what the server said is what crossed the wire.
 		if sapp, _ := DetectStream(nil, sv); sapp != AppNone || ReadableText(sv) {
-			return Verdict{Class: ClassPlaintext, App: sapp, ParseError: "server_not_tls"}, true
+			v := Verdict{Class: ClassPlaintext, App: sapp, ParseError: "server_not_tls"}
+			if h.ClientHellos > 0 {
+				helloVerdict(&v, &h.ClientHello, nil, 't') // what the client offered is still evidence
+			}
+			return v, true
 		}
 	}
 	if !h.Complete() && !noMore {
@@ -289,28 +293,15 @@ func (c *Classifier) tls(in *Input, cl, sv []byte, noMore bool, app App) (Verdic
 		}
 	}
 	v.ParseError = errorReason(h.ClientErr, h.ServerErr)
+	var ch *ClientHello
 	if h.ClientHellos > 0 {
-		ch := &h.ClientHello
-		v.SNI = string(ch.ServerName)
-		if len(ch.ALPN) > 0 {
-			v.ALPN = make([]string, len(ch.ALPN))
-			for i, p := range ch.ALPN {
-				v.ALPN[i] = string(p)
-			}
-		}
-		v.JA3 = ch.JA3()
-		v.JA4 = ch.JA4('t')
-		v.ECH = ch.ECH
-		v.PQ = ch.HasPQKeyShare()
+		ch = &h.ClientHello
 	}
 	if h.ServerHelloSeen {
-		sh := &h.ServerHello
-		v.Version = sh.Version()
-		v.Cipher = sh.CipherSuite
-		v.Group = sh.SelectedGroup
-		v.ALPNServer = string(sh.ALPN)
-		v.JA3S = sh.JA3S()
+		helloVerdict(&v, ch, &h.ServerHello, 't')
 		v.Resumed = resumed(h)
+	} else {
+		helloVerdict(&v, ch, nil, 't')
 	}
 	v.HRR = h.HRR
 	if !h.ServerHelloSeen && h.HRR {
