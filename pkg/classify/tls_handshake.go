@@ -184,6 +184,8 @@ type Handshake struct {
 	ClientNeedMore, ServerNeedMore bool
 
 	client, server direction
+	// firstCH holds the first ClientHello message (see FirstClientHello).
+	firstCH []byte
 	// chScratch and shScratch receive a hello before it is known to be complete
 	// and valid, so that a bad second hello does not clobber the first.
 	chScratch ClientHello
@@ -228,6 +230,13 @@ func (d *direction) setErr(err error) {
 	}
 }
 
+// FirstClientHello parses the first ClientHello into m when the client sent more
+// than one (after a HelloRetryRequest) and reports whether it did; ClientHello is
+// then the last one. m's slices alias h until the next scan.
+func (h *Handshake) FirstClientHello(m *ClientHello) bool {
+	return h.ClientHellos > 1 && m.Unmarshal(h.firstCH) == nil
+}
+
 // Reset clears h for a new connection, keeping the capacity of its buffers.
 func (h *Handshake) Reset() {
 	*h = Handshake{
@@ -238,6 +247,7 @@ func (h *Handshake) Reset() {
 		chScratch:   h.chScratch,
 		shScratch:   h.shScratch,
 		certDER:     h.certDER[:0],
+		firstCH:     h.firstCH[:0],
 	}
 	h.ClientHello.Reset()
 	h.ServerHello.Reset()
@@ -529,6 +539,12 @@ func (h *Handshake) clientMessage(d *direction, msgType uint8, msg []byte) {
 		if err := h.chScratch.Unmarshal(msg); err != nil {
 			d.setErr(err)
 			return
+		}
+		if h.ClientHellos == 0 {
+			// Keep the first hello's bytes: a second one (after a HelloRetryRequest)
+			// replaces it, and JA3/JA4 identify the client by what it sends unprompted
+			// (as the JA4 reference implementation does).
+			h.firstCH = append(h.firstCH[:0], msg...)
 		}
 		h.ClientHello, h.chScratch = h.chScratch, h.ClientHello
 		h.ClientHellos++

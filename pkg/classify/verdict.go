@@ -99,7 +99,8 @@ type Verdict struct {
 // Classifier turns flow bytes into verdicts. It keeps scratch space between calls so
 // that undecided calls allocate nothing; it is not safe for concurrent use.
 type Classifier struct {
-	hs Handshake
+	hs    Handshake
+	first ClientHello // the first of two ClientHellos, for fingerprints
 }
 
 // Classify returns the verdict for in and whether it is final. When done is false the
@@ -302,6 +303,9 @@ func (c *Classifier) tls(in *Input, cl, sv []byte, noMore bool, app App) (Verdic
 		v.Resumed = resumed(h)
 	} else {
 		helloVerdict(&v, ch, nil, 't')
+	}
+	if h.FirstClientHello(&c.first) {
+		v.JA3, v.JA4 = c.first.JA3(), c.first.JA4('t')
 	}
 	v.HRR = h.HRR
 	if !h.ServerHelloSeen && h.HRR {
