@@ -86,7 +86,9 @@ type Verdict struct {
 	ClientCert  bool
 	ECH         bool
 	PQ          bool // the key exchange offered a post-quantum hybrid
-	ServerCert  *CertInfo
+	// Heartbeat is true when heartbeat records (RFC 6520; Heartbleed\'s vector) crossed in clear.
+	Heartbeat  bool
+	ServerCert *CertInfo
 	// Via names a tunnel the verdict was found inside ("socks"); the rest of the
 	// verdict is the tunnelled connection's.
 	Via string
@@ -308,6 +310,7 @@ func (c *Classifier) tls(in *Input, cl, sv []byte, noMore bool, app App) (Verdic
 		v.JA3, v.JA4 = c.first.JA3(), c.first.JA4('t')
 	}
 	v.HRR = h.HRR
+	v.Heartbeat = h.Heartbeat
 	if !h.ServerHelloSeen && h.HRR {
 		v.Version, v.Group = h.HRRVersion, h.HRRGroup
 	}
