@@ -297,7 +297,7 @@ func Markdown(res *Result, hand string) []byte {
 			gz++
 		}
 	}
-	w("- **gzip captures**: %d, which `tlsaudit analyze` cannot open; the harness decompresses them first (no disagreement counted)\n\n", gz)
+	w("- **gzip captures**: %d, read by tlsaudit directly (the harness's own packet index reads a decompressed copy)\n\n", gz)
 	w("In detail:\n\n")
 	w("| gap | connections | disagreements | fields | examples |\n|---|---:|---:|---|---|\n")
 	for _, g := range gaps(res.Disagreements) {
@@ -385,7 +385,7 @@ func captureNotes(b *bytes.Buffer, res *Result) {
 		}
 	}
 	fmt.Fprintf(b, "Capture files:\n\n")
-	fmt.Fprintf(b, "- gzip-compressed, which tlsaudit's file reader does not open (the harness decompresses them first): %d %s\n", len(gz), strings.Join(gz, ", "))
+	fmt.Fprintf(b, "- gzip-compressed, read by tlsaudit directly: %d %s\n", len(gz), strings.Join(gz, ", "))
 	fmt.Fprintf(b, "- not opened by tlsaudit: %d", len(open))
 	for _, s := range open {
 		fmt.Fprintf(b, "\n  - %s", s)

@@ -27,7 +27,7 @@ type CaptureRun struct {
 	Path    string // relative to the corpus
 	SHA256  string // of the file as stored, to find byte-identical captures
 	Flows   []flow.Record
-	Gzip    bool   // the file is gzip-compressed; the harness decompressed it
+	Gzip    bool   // the file is gzip-compressed; the packet index reads a decompressed copy
 	OpenErr string // tlsaudit could not open the file
 	ReadErr string // tlsaudit stopped reading at damage; flows before it are kept
 	Decode  capture.DecodeStats
@@ -57,7 +57,7 @@ func connKey(transport string, a, b netip.AddrPort) string {
 
 // RunCapture runs tlsaudit's offline pipeline over the capture at abs (the way
 // `tlsaudit analyze` does) and indexes its packets. tmp is a directory for the
-// decompressed copy of a gzip capture.
+// decompressed copy of a gzip capture that the packet index (gopacket) reads.
 func RunCapture(abs, rel, tmp string) *CaptureRun {
 	run := &CaptureRun{Path: rel, Tuples: map[string]*TupleInfo{}}
 	if data, err := os.ReadFile(abs); err == nil {
@@ -75,7 +75,7 @@ func RunCapture(abs, rel, tmp string) *CaptureRun {
 	}
 	dec := capture.NewDecoder()
 	table := flow.New(flow.Config{}, func(r *flow.Record) { run.Flows = append(run.Flows, *r) })
-	f, err := capture.OpenFile(file, dec)
+	f, err := capture.OpenFile(abs, dec) // gzip too: tlsaudit reads it directly
 	if err != nil {
 		run.OpenErr = err.Error()
 	} else {
