@@ -59,6 +59,7 @@ func analyze(args []string, stdout, stderr io.Writer, log zerolog.Logger) int {
 	prefix := fs.Int("prefix-bytes", flow.DefaultConfig.PrefixBytes, "bytes of each direction kept for classification")
 	maxFlows := fs.Int("max-flows", flow.DefaultConfig.MaxFlows, "most flows tracked at once; the oldest is finished early past it")
 	maxBuf := fs.Int("max-buffered-bytes", flow.DefaultConfig.MaxBufferedBytes, "most bytes buffered by all flows together")
+	maxReportFlows := fs.Int("max-report-flows", report.DefaultFlowLimit, "most flows listed in json/ndjson output; the rest are counted in summary.flows_omitted (pairs and violations always count every flow)")
 	configPath := fs.String("config", "", "policy config file, as for tlsaudit run (--internal-cidr and --min-tls override it when given)")
 	namesPath := fs.String("names", "", "static names file (YAML: ip or cidr -> namespace, workload, service)")
 	fs.Usage = func() {
@@ -109,6 +110,12 @@ func analyze(args []string, stdout, stderr io.Writer, log zerolog.Logger) int {
 		namer = cfg.names
 	}
 	b := report.NewBuilder(pol, namer)
+	switch *format {
+	case "json", "ndjson":
+		b.FlowLimit = *maxReportFlows
+	default:
+		b.FlowLimit = 0 // the table lists pairs; flows are only counted
+	}
 	tcfg := flow.Config{PrefixBytes: *prefix, MaxFlows: *maxFlows, MaxBufferedBytes: *maxBuf}
 	sink := b.Add
 	var exp *export.Exporter

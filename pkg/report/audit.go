@@ -100,6 +100,8 @@ type Summary struct {
 	Files          []string          `json:"files"`
 	Packets        uint64            `json:"packets"`
 	Flows          int               `json:"flows"`
+	FlowsOmitted   int               `json:"flows_omitted"` // flows past the listing limit: counted, not listed
+	FlowsFolded    int               `json:"flows_folded"`  // flows of pairs past the pair limit, aggregated as "(other)"
 	InternalFlows  int               `json:"internal_flows"`
 	Pairs          int               `json:"pairs"`
 	Classes        map[string]int    `json:"classes"`
@@ -125,18 +127,47 @@ type Namer interface {
 	Name(addr string) string
 }
 
-// Builder accumulates flow records into an Audit. Not safe for concurrent use.
+// Builder accumulates flow records into an Audit. Summary, pairs and violations are
+// aggregated as flows arrive, so that memory grows with the number of pairs, not of
+// flows; at most FlowLimit flow objects are kept for the report (the rest are counted
+// in Summary.FlowsOmitted). Not safe for concurrent use.
 type Builder struct {
 	pol   *policy.Policy
 	names Namer
 	now   time.Time // exemptions are judged as of the report, not of the capture
-	flows []Flow
+	// FlowLimit is how many flows the audit lists; DefaultFlowLimit unless set.
+	FlowLimit int
+	// PairLimit is how many distinct pairs are kept (DefaultPairLimit unless set); flows
+	// of further pairs are folded into one pair named "(other)" and counted in
+	// Summary.FlowsFolded, so that a flood of random sources cannot grow the report.
+	PairLimit int
+	flows     []Flow
+	summary   Summary
+	pairs     map[pairKey]*Pair
+	viol      map[pairKey]map[string]*Violation
 }
+
+// DefaultFlowLimit bounds the flows an audit lists by default: about 1 KiB each.
+const DefaultFlowLimit = 1_000_000
+
+// DefaultPairLimit bounds the distinct pairs an audit aggregates by default.
+const DefaultPairLimit = 100_000
+
+// otherPair names the pair that flows past PairLimit are folded into.
+const otherPair = "(other)"
 
 // NewBuilder returns a builder that judges flows by pol and names ends with names
 // (which may be nil).
 func NewBuilder(pol *policy.Policy, names Namer) *Builder {
-	return &Builder{pol: pol, names: names, now: time.Now()}
+	return &Builder{
+		pol: pol, names: names, now: time.Now(), FlowLimit: DefaultFlowLimit, PairLimit: DefaultPairLimit,
+		summary: Summary{
+			Classes: map[string]int{}, TLSVersions: map[string]int{}, UnknownReasons: map[string]int{},
+			ParseErrors: map[string]int{}, Violations: map[string]int{},
+		},
+		pairs: map[pairKey]*Pair{},
+		viol:  map[pairKey]map[string]*Violation{},
+	}
 }
 
 // Add converts one finished flow record. It copies what it keeps.
@@ -204,7 +235,12 @@ func (b *Builder) Add(r *flow.Record) {
 		server:    cmp.Or(f.ServerName, r.Server.Addr().String()),
 		port:      r.Server.Port(),
 	}
-	b.flows = append(b.flows, f)
+	b.aggregate(&f)
+	if len(b.flows) < b.FlowLimit {
+		b.flows = append(b.flows, f)
+	} else {
+		b.summary.FlowsOmitted++
+	}
 }
 
 // detailIfDifferent spells a version's draft or variant when String hides it.
@@ -239,93 +275,104 @@ type pairKey struct {
 // classSeverity orders classes for a pair's headline: the worst flow speaks for it.
 var classSeverity = map[string]int{"ssh": 0, "encrypted": 0, "tls": 1, "unknown": 2, "plaintext": 3}
 
+// aggregate adds one flow to the summary, its pair and its violation.
+func (b *Builder) aggregate(f *Flow) {
+	s := &b.summary
+	s.Flows++
+	s.Classes[f.Class]++
+	if f.TLSVersion != "" {
+		s.TLSVersions[f.TLSVersion]++
+	}
+	if f.Class == "unknown" {
+		s.UnknownReasons[cmp.Or(f.Reason, "unspecified")]++
+	}
+	if f.ParseError != "" {
+		s.ParseErrors[f.ParseError]++
+	}
+	if f.Internal {
+		s.InternalFlows++
+	}
+	p := b.pairs[f.pairKey]
+	if p == nil && len(b.pairs) >= b.PairLimit {
+		f.pairKey = pairKey{transport: f.Transport, client: otherPair, server: otherPair}
+		s.FlowsFolded++
+		p = b.pairs[f.pairKey]
+	}
+	if p == nil {
+		p = &Pair{
+			Transport: f.Transport, Client: f.pairKey.client, Server: f.pairKey.server, Port: f.pairKey.port,
+			Internal: f.Internal, Class: f.Class, Classes: map[string]int{}, Versions: map[string]int{},
+			Apps: []string{}, SNIs: []string{}, Violations: []string{}, FirstSeen: f.FirstSeen, LastSeen: f.LastSeen,
+		}
+		b.pairs[f.pairKey] = p
+	}
+	p.Flows++
+	p.Bytes += f.Bytes
+	p.Classes[f.Class]++
+	if f.TLSVersion != "" {
+		p.Versions[f.TLSVersion]++
+	}
+	if classSeverity[f.Class] > classSeverity[p.Class] {
+		p.Class = f.Class
+	}
+	p.Internal = p.Internal && f.Internal
+	addUnique(&p.Apps, f.AppProtocol)
+	addUnique(&p.SNIs, f.SNI)
+	if f.FirstSeen.Before(p.FirstSeen) {
+		p.FirstSeen = f.FirstSeen
+	}
+	if f.LastSeen.After(p.LastSeen) {
+		p.LastSeen = f.LastSeen
+	}
+	if f.Violation == "" {
+		return
+	}
+	addUnique(&p.Violations, f.Violation)
+	vs := b.viol[f.pairKey]
+	if vs == nil {
+		vs = map[string]*Violation{}
+		b.viol[f.pairKey] = vs
+	}
+	v := vs[f.Violation]
+	if v == nil {
+		v = &Violation{
+			Kind: f.Violation, Transport: f.Transport, Client: p.Client, Server: p.Server, Port: p.Port,
+			TLSVersion: f.TLSVersion, App: f.AppProtocol, Sample: f.Client + " -> " + f.Server,
+			FirstSeen: f.FirstSeen, LastSeen: f.LastSeen,
+		}
+		vs[f.Violation] = v
+	}
+	v.Flows++
+	if f.FirstSeen.Before(v.FirstSeen) {
+		v.FirstSeen = f.FirstSeen
+	}
+	if f.LastSeen.After(v.LastSeen) {
+		v.LastSeen = f.LastSeen
+	}
+	if v.App == "" {
+		v.App = f.AppProtocol
+	}
+}
+
 // Build finishes the audit: flows sorted by time, pairs and violations sorted worst
-// first. stats and files fill the summary.
+// first. files, packets, the limits hit and read errors fill the summary.
 func (b *Builder) Build(files []string, packets uint64, limits map[string]uint64, errs []string) *Audit {
 	a := &Audit{Flows: b.flows, Pairs: []Pair{}, Violations: []Violation{}}
-	slices.SortStableFunc(a.Flows, func(x, y Flow) int { return x.FirstSeen.Compare(y.FirstSeen) })
-	s := Summary{
-		Files: files, Packets: packets, Flows: len(a.Flows),
-		Classes: map[string]int{}, TLSVersions: map[string]int{}, UnknownReasons: map[string]int{},
-		ParseErrors: map[string]int{}, Violations: map[string]int{}, Limits: limits, Errors: errs,
-		MinTLSVersion: b.pol.MinVersion.String(),
+	if a.Flows == nil {
+		a.Flows = []Flow{}
 	}
+	slices.SortStableFunc(a.Flows, func(x, y Flow) int { return x.FirstSeen.Compare(y.FirstSeen) })
+	s := b.summary
+	s.Files, s.Packets, s.Limits, s.Errors = files, packets, limits, errs
+	s.MinTLSVersion = b.pol.MinVersion.String()
+	s.Violations = map[string]int{}
 	if s.Files == nil {
 		s.Files = []string{}
 	}
 	if s.Errors == nil {
 		s.Errors = []string{}
 	}
-	pairs := map[pairKey]*Pair{}
-	viol := map[pairKey]map[string]*Violation{}
-	for i := range a.Flows {
-		f := &a.Flows[i]
-		s.Classes[f.Class]++
-		if f.TLSVersion != "" {
-			s.TLSVersions[f.TLSVersion]++
-		}
-		if f.Class == "unknown" {
-			s.UnknownReasons[cmp.Or(f.Reason, "unspecified")]++
-		}
-		if f.ParseError != "" {
-			s.ParseErrors[f.ParseError]++
-		}
-		if f.Internal {
-			s.InternalFlows++
-		}
-		p := pairs[f.pairKey]
-		if p == nil {
-			p = &Pair{
-				Transport: f.Transport, Client: f.pairKey.client, Server: f.pairKey.server, Port: f.pairKey.port,
-				Internal: f.Internal, Class: f.Class, Classes: map[string]int{}, Versions: map[string]int{},
-				Apps: []string{}, SNIs: []string{}, Violations: []string{}, FirstSeen: f.FirstSeen, LastSeen: f.LastSeen,
-			}
-			pairs[f.pairKey] = p
-		}
-		p.Flows++
-		p.Bytes += f.Bytes
-		p.Classes[f.Class]++
-		if f.TLSVersion != "" {
-			p.Versions[f.TLSVersion]++
-		}
-		if classSeverity[f.Class] > classSeverity[p.Class] {
-			p.Class = f.Class
-		}
-		p.Internal = p.Internal && f.Internal
-		addUnique(&p.Apps, f.AppProtocol)
-		addUnique(&p.SNIs, f.SNI)
-		if f.FirstSeen.Before(p.FirstSeen) {
-			p.FirstSeen = f.FirstSeen
-		}
-		if f.LastSeen.After(p.LastSeen) {
-			p.LastSeen = f.LastSeen
-		}
-		if f.Violation == "" {
-			continue
-		}
-		addUnique(&p.Violations, f.Violation)
-		vs := viol[f.pairKey]
-		if vs == nil {
-			vs = map[string]*Violation{}
-			viol[f.pairKey] = vs
-		}
-		v := vs[f.Violation]
-		if v == nil {
-			v = &Violation{
-				Kind: f.Violation, Transport: f.Transport, Client: p.Client, Server: p.Server, Port: p.Port,
-				TLSVersion: f.TLSVersion, App: f.AppProtocol, Sample: f.Client + " -> " + f.Server,
-				FirstSeen: f.FirstSeen, LastSeen: f.LastSeen,
-			}
-			vs[f.Violation] = v
-		}
-		v.Flows++
-		if f.LastSeen.After(v.LastSeen) {
-			v.LastSeen = f.LastSeen
-		}
-		if v.App == "" {
-			v.App = f.AppProtocol
-		}
-	}
+	pairs, viol := b.pairs, b.viol
 	for _, p := range pairs {
 		a.Pairs = append(a.Pairs, *p)
 	}

@@ -129,3 +129,28 @@ func TestExemptionsWaiveViolations(t *testing.T) {
 		t.Errorf("%d violations, want 2", len(a.Violations))
 	}
 }
+
+// TestBoundedUnderFlood: a flood of flows from distinct sources must not grow the
+// audit past its limits; everything is still counted.
+func TestBoundedUnderFlood(t *testing.T) {
+	b := NewBuilder(policy.Default(), nil)
+	b.FlowLimit, b.PairLimit = 10, 5
+	for i := range 1000 {
+		client := netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 1, byte(i >> 8), byte(i)}), 40000)
+		b.Add(rec(client.String(), "10.0.0.2:80", classify.Verdict{Class: classify.ClassPlaintext, App: classify.AppHTTP}))
+	}
+	a := b.Build(nil, 0, nil, nil)
+	if len(a.Flows) != 10 || a.Summary.FlowsOmitted != 990 || a.Summary.Flows != 1000 {
+		t.Errorf("flows listed %d omitted %d counted %d", len(a.Flows), a.Summary.FlowsOmitted, a.Summary.Flows)
+	}
+	if len(a.Pairs) != 6 || a.Summary.FlowsFolded != 995 {
+		t.Errorf("%d pairs, %d folded; want 5 + (other), 995", len(a.Pairs), a.Summary.FlowsFolded)
+	}
+	var violating int
+	for _, v := range a.Violations {
+		violating += v.Flows
+	}
+	if violating != 1000 {
+		t.Errorf("violations cover %d flows, want all 1000", violating)
+	}
+}

@@ -52,6 +52,9 @@ func writeTable(w io.Writer, a *Audit) error {
 	if len(s.Limits) > 0 {
 		bw.printf("limits hit: %s\n", countsU(s.Limits))
 	}
+	if s.FlowsFolded > 0 {
+		bw.printf("pairs past the limit: %d flows aggregated as %q\n", s.FlowsFolded, otherPair)
+	}
 
 	bw.printf("\nVIOLATIONS (internal pairs; plaintext, or TLS below %s)\n", s.MinTLSVersion)
 	if len(a.Violations) == 0 {
