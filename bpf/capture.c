@@ -87,6 +87,7 @@ struct event {
 	__u8 ipv6;
 	__u8 pad;
 	__u32 seq;
+	__u32 ack;
 	__u32 ifindex;
 	__u32 payload_len; /* on the wire */
 	__u32 cap_len;     /* bytes in data */
@@ -138,6 +139,7 @@ struct pkt {
 	__u32 payload_len;
 	__u32 ip_off;
 	__u32 seq;
+	__u32 ack;
 	__u8 flags;
 	__u8 ipv6;
 	__u8 from_a;
@@ -239,6 +241,7 @@ static __always_inline int parse(struct __sk_buff *skb, struct flow_key *key, st
 		sport = bpf_ntohs(th->source);
 		dport = bpf_ntohs(th->dest);
 		pk->seq = bpf_ntohl(th->seq);
+		pk->ack = bpf_ntohl(th->ack_seq);
 		pk->flags = (th->fin ? F_FIN : 0) | (th->syn ? F_SYN : 0) | (th->rst ? F_RST : 0) | (th->ack ? F_ACK : 0);
 		pk->payload_off = l4_off + th->doff * 4;
 	} else if (l4 == IPPROTO_UDP) {
@@ -250,6 +253,7 @@ static __always_inline int parse(struct __sk_buff *skb, struct flow_key *key, st
 		sport = bpf_ntohs(uh->source);
 		dport = bpf_ntohs(uh->dest);
 		pk->seq = 0;
+		pk->ack = 0;
 		pk->flags = 0;
 		pk->payload_off = l4_off + UDP_HLEN;
 	} else {
@@ -373,6 +377,7 @@ static __always_inline int handle(struct __sk_buff *skb)
 	ev->flags = pk.flags;
 	ev->ipv6 = pk.ipv6;
 	ev->seq = pk.seq;
+	ev->ack = pk.ack;
 	ev->ifindex = skb->ifindex;
 	ev->payload_len = pk.payload_len;
 	ev->cap_len = cap;

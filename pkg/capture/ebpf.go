@@ -177,32 +177,53 @@ func (e *EBPF) Next(p *flow.Packet, now func() int64) error {
 	}
 }
 
-// decodeEvent fills p from a raw event, after checking its length.
+// Offsets of struct event's fields (bpf/capture.c), from the generated Go type.
+var (
+	evSaddr      = int(unsafe.Offsetof(tlsauditEvent{}.Saddr))
+	evDaddr      = int(unsafe.Offsetof(tlsauditEvent{}.Daddr))
+	evSport      = int(unsafe.Offsetof(tlsauditEvent{}.Sport))
+	evDport      = int(unsafe.Offsetof(tlsauditEvent{}.Dport))
+	evProto      = int(unsafe.Offsetof(tlsauditEvent{}.Proto))
+	evFlags      = int(unsafe.Offsetof(tlsauditEvent{}.Flags))
+	evIPv6       = int(unsafe.Offsetof(tlsauditEvent{}.Ipv6))
+	evSeq        = int(unsafe.Offsetof(tlsauditEvent{}.Seq))
+	evAck        = int(unsafe.Offsetof(tlsauditEvent{}.Ack))
+	evIfindex    = int(unsafe.Offsetof(tlsauditEvent{}.Ifindex))
+	evPayloadLen = int(unsafe.Offsetof(tlsauditEvent{}.PayloadLen))
+	evCapLen     = int(unsafe.Offsetof(tlsauditEvent{}.CapLen))
+	evWireLen    = int(unsafe.Offsetof(tlsauditEvent{}.WireLen))
+)
+
+// decodeEvent fills p from a raw event, after checking its length. p.Payload
+// aliases b.
 func decodeEvent(b []byte, p *flow.Packet) bool {
 	if len(b) < eventHeaderLen {
 		return false
 	}
 	le := binary.LittleEndian
-	capLen := int(le.Uint32(b[60:64]))
+	capLen := int(le32(b, evCapLen))
 	if capLen > len(b)-eventHeaderLen {
 		return false
 	}
 	*p = flow.Packet{
-		SrcPort:    le.Uint16(b[40:42]),
-		DstPort:    le.Uint16(b[42:44]),
-		Proto:      b[44],
-		Flags:      b[45],
-		IPv6:       b[46] == 1,
-		Seq:        le.Uint32(b[48:52]),
-		PayloadLen: int(le.Uint32(b[56:60])),
-		WireLen:    int(le.Uint32(b[64:68])),
+		SrcPort:    le.Uint16(b[evSport : evSport+2]),
+		DstPort:    le.Uint16(b[evDport : evDport+2]),
+		Proto:      b[evProto],
+		Flags:      b[evFlags],
+		IPv6:       b[evIPv6] == 1,
+		Seq:        le32(b, evSeq),
+		Ack:        le32(b, evAck),
+		PayloadLen: int(le32(b, evPayloadLen)),
+		WireLen:    int(le32(b, evWireLen)),
 		Payload:    b[eventHeaderLen : eventHeaderLen+capLen],
-		Ifindex:    int(le.Uint32(b[52:56])),
+		Ifindex:    int(le32(b, evIfindex)),
 	}
-	copy(p.Src[:], b[8:24])
-	copy(p.Dst[:], b[24:40])
+	copy(p.Src[:], b[evSaddr:evSaddr+16])
+	copy(p.Dst[:], b[evDaddr:evDaddr+16])
 	return true
 }
+
+func le32(b []byte, off int) uint32 { return binary.LittleEndian.Uint32(b[off : off+4]) }
 
 // MarkDecided tells the kernel that a flow's verdict is known: from now on its packets
 // take the fast path. The flow's counters are kept (a packet counted between the

@@ -25,12 +25,12 @@ type tlsauditEvent struct {
 	Ipv6       uint8
 	Pad        uint8
 	Seq        uint32
+	Ack        uint32
 	Ifindex    uint32
 	PayloadLen uint32
 	CapLen     uint32
 	WireLen    uint32
 	Data       [4096]uint8
-	_          [4]byte
 }
 
 type tlsauditFlowKey struct {
