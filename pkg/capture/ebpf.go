@@ -247,14 +247,26 @@ func (e *EBPF) Forget(k flow.Key) {
 	_ = e.objs.Flows.Delete(&key)
 }
 
-// FlowCounters returns the kernel's packet and byte counters of a flow.
+// FlowCounters returns the kernel's packet and byte counters of a flow: its flows
+// entry plus what the per-CPU caches of the last decided flow hold for it, not yet
+// added there.
 func (e *EBPF) FlowCounters(k flow.Key) (packets, bytes uint64, ok bool) {
 	key := kernelKey(k)
 	var v tlsauditFlowVal
 	if err := e.objs.Flows.Lookup(&key, &v); err != nil {
 		return 0, 0, false
 	}
-	return v.Packets, v.Bytes, true
+	packets, bytes = v.Packets, v.Bytes
+	var perCPU []tlsauditFlowCache
+	if err := e.objs.Cache.Lookup(uint32(0), &perCPU); err == nil {
+		for _, c := range perCPU {
+			if c.Valid == 1 && c.Key == key {
+				packets += c.Packets
+				bytes += c.Bytes
+			}
+		}
+	}
+	return packets, bytes, true
 }
 
 func kernelKey(k flow.Key) tlsauditFlowKey {

@@ -83,6 +83,13 @@ func TestEBPFProgram(t *testing.T) {
 	if err := e.Next(&p, func() int64 { return 1 }); err != nil || p.Flags&flow.FlagSYN == 0 {
 		t.Fatalf("SYN of a reused 5-tuple: err %v flags %#x", err, p.Flags)
 	}
+	// Its data must reach userspace too, not the cache slot the old flow left behind.
+	if _, err := e.objs.TlsauditIngress.Run(&ebpf.RunOptions{Data: testFrame(t, nil, []byte("new connection"))}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Next(&p, func() int64 { return 1 }); err != nil || string(p.Payload) != "new connection" {
+		t.Fatalf("data of a reused 5-tuple: err %v payload %q", err, p.Payload)
+	}
 }
 
 // BenchmarkEBPF measures the kernel program per packet with BPF_PROG_TEST_RUN on the

@@ -33,6 +33,16 @@ type tlsauditEvent struct {
 	Data       [4096]uint8
 }
 
+type tlsauditFlowCache struct {
+	_       structs.HostLayout
+	Key     tlsauditFlowKey
+	Packets uint64
+	Bytes   uint64
+	Epoch   uint64
+	Valid   uint32
+	Pad     uint32
+}
+
 type tlsauditFlowKey struct {
 	_     structs.HostLayout
 	A     [16]uint8
@@ -61,6 +71,8 @@ type tlsauditStatValues struct {
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
+	tlsauditMapCache              = "cache"
+	tlsauditMapEpoch              = "epoch"
 	tlsauditMapEvents             = "events"
 	tlsauditMapFlows              = "flows"
 	tlsauditMapScratch            = "scratch"
@@ -121,6 +133,8 @@ type tlsauditProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type tlsauditMapSpecs struct {
+	Cache   *ebpf.MapSpec `ebpf:"cache"`
+	Epoch   *ebpf.MapSpec `ebpf:"epoch"`
 	Events  *ebpf.MapSpec `ebpf:"events"`
 	Flows   *ebpf.MapSpec `ebpf:"flows"`
 	Scratch *ebpf.MapSpec `ebpf:"scratch"`
@@ -155,6 +169,8 @@ func (o *tlsauditObjects) Close() error {
 //
 // It can be passed to loadTlsauditObjects or ebpf.CollectionSpec.LoadAndAssign.
 type tlsauditMaps struct {
+	Cache   *ebpf.Map `ebpf:"cache"`
+	Epoch   *ebpf.Map `ebpf:"epoch"`
 	Events  *ebpf.Map `ebpf:"events"`
 	Flows   *ebpf.Map `ebpf:"flows"`
 	Scratch *ebpf.Map `ebpf:"scratch"`
@@ -163,6 +179,8 @@ type tlsauditMaps struct {
 
 func (m *tlsauditMaps) Close() error {
 	return _TlsauditClose(
+		m.Cache,
+		m.Epoch,
 		m.Events,
 		m.Flows,
 		m.Scratch,
