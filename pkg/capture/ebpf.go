@@ -242,9 +242,18 @@ func (e *EBPF) MarkDecided(k flow.Key) error {
 }
 
 // Forget removes a finished flow from the kernel map.
+//
+// It also moves the epoch on, so that no CPU's last-decided-flow slot keeps counting
+// the forgotten flow's later packets where nothing reads them: they reach the slow
+// path again and, without a flows entry, start over as a new flow. (A kernel increment
+// racing this read-and-write can only be absorbed by it: the epoch still changes.)
 func (e *EBPF) Forget(k flow.Key) {
 	key := kernelKey(k)
 	_ = e.objs.Flows.Delete(&key)
+	var ep uint64
+	if err := e.objs.Epoch.Lookup(uint32(0), &ep); err == nil {
+		_ = e.objs.Epoch.Update(uint32(0), ep+1, ebpf.UpdateAny)
+	}
 }
 
 // FlowCounters returns the kernel's packet and byte counters of a flow: its flows

@@ -75,6 +75,17 @@ func TestEBPFProgram(t *testing.T) {
 	if !ok || packets != 4 || st["fast_path"] != 3 || st["events"] != 1 {
 		t.Errorf("flow packets %d (ok %v), stats %v; want 4 packets, 3 fast path, 1 event", packets, ok, st)
 	}
+	// A forgotten flow's later packets start over instead of hiding in the slot.
+	e.Forget(k)
+	if _, err := e.objs.TlsauditIngress.Run(&ebpf.RunOptions{Data: testFrame(t, nil, []byte("after forget"))}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Next(&p, func() int64 { return 1 }); err != nil || string(p.Payload) != "after forget" {
+		t.Fatalf("packet after Forget: err %v payload %q", err, p.Payload)
+	}
+	if err := e.MarkDecided(k); err != nil {
+		t.Fatal(err)
+	}
 	// A new SYN on the same 5-tuple starts over: its packets go to userspace again.
 	syn := testFrame(t, func(t *layers.TCP) { t.SYN, t.ACK, t.PSH = true, false, false }, nil)
 	if _, err := e.objs.TlsauditIngress.Run(&ebpf.RunOptions{Data: syn}); err != nil {
