@@ -154,3 +154,23 @@ func TestBoundedUnderFlood(t *testing.T) {
 		t.Errorf("violations cover %d flows, want all 1000", violating)
 	}
 }
+
+// TestMarkdownEscapes: names and SNIs come from captures and names files; they must
+// not break the Markdown table or inject HTML.
+func TestMarkdownEscapes(t *testing.T) {
+	b := NewBuilder(policy.Default(), nil)
+	b.Add(rec("10.0.0.1:40000", "10.0.0.2:443", classify.Verdict{Class: classify.ClassTLS, Version: classify.VersionTLS12, SNI: "a|b<script>.internal"}))
+	var out bytes.Buffer
+	if err := Write(&out, b.Build([]string{"x.pcap"}, 1, nil, nil), "markdown"); err != nil {
+		t.Fatal(err)
+	}
+	md := out.String()
+	if strings.Contains(md, "<script>") || !strings.Contains(md, `a\|b&lt;script&gt;.internal`) {
+		t.Errorf("SNI not escaped:\n%s", md)
+	}
+	for _, s := range []string{"### Violations", "### Service pairs", "| 10.0.0.1 | 10.0.0.2 | 443 | tcp | tls | TLS1.2 |"} {
+		if !strings.Contains(md, s) {
+			t.Errorf("markdown lacks %q:\n%s", s, md)
+		}
+	}
+}

@@ -11,7 +11,7 @@ import (
 )
 
 // Formats accepted by Write.
-var Formats = []string{"table", "json", "ndjson"}
+var Formats = []string{"table", "json", "ndjson", "markdown"}
 
 // Write renders the audit in format to w.
 func Write(w io.Writer, a *Audit, format string) error {
@@ -22,6 +22,8 @@ func Write(w io.Writer, a *Audit, format string) error {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		return enc.Encode(a)
+	case "markdown":
+		return writeMarkdown(w, a)
 	case "ndjson":
 		enc := json.NewEncoder(w)
 		for i := range a.Flows {
@@ -155,3 +157,55 @@ func (e *errWriter) Write(p []byte) (int, error) {
 }
 
 func (e *errWriter) printf(format string, args ...any) { fmt.Fprintf(e, format, args...) }
+
+// writeMarkdown renders the summary, violations and pairs as GitHub-flavoured
+// Markdown, for a CI job's summary page or a ticket.
+func writeMarkdown(w io.Writer, a *Audit) error {
+	s := &a.Summary
+	bw := &errWriter{w: w}
+	bw.printf("## tlsaudit\n\n%d flows (%d internal) in %d service pairs, %d packets, from %s.\n\n",
+		s.Flows, s.InternalFlows, s.Pairs, s.Packets, mdCode(strings.Join(s.Files, ", ")))
+	bw.printf("Classes: %s.", counts(s.Classes))
+	if len(s.TLSVersions) > 0 {
+		bw.printf(" TLS versions: %s.", counts(s.TLSVersions))
+	}
+	if len(s.UnknownReasons) > 0 {
+		bw.printf(" Unknown because: %s.", counts(s.UnknownReasons))
+	}
+	bw.printf("\n\n### Violations (internal pairs: plaintext, or TLS below %s)\n\n", s.MinTLSVersion)
+	if len(a.Violations) == 0 {
+		bw.printf("None.\n")
+	} else {
+		bw.printf("| kind | client | server | port | proto | flows | detail | sample |\n|---|---|---|---:|---|---:|---|---|\n")
+		for _, v := range a.Violations {
+			bw.printf("| %s | %s | %s | %d | %s | %d | %s | %s |\n", v.Kind, mdCell(v.Client), mdCell(v.Server), v.Port, v.Transport,
+				v.Flows, mdCell(dash(strings.TrimSpace(v.App+" "+v.TLSVersion))), mdCode(v.Sample))
+		}
+	}
+	bw.printf("\n### Service pairs\n\n| client | server | port | proto | class | TLS | app | flows | bytes | internal | SNI |\n|---|---|---:|---|---|---|---|---:|---:|---|---|\n")
+	for _, p := range a.Pairs {
+		cls := p.Class
+		if len(p.Classes) > 1 {
+			cls = counts(p.Classes)
+		}
+		bw.printf("| %s | %s | %d | %s | %s | %s | %s | %d | %s | %s | %s |\n", mdCell(p.Client), mdCell(p.Server), p.Port, p.Transport, cls,
+			dash(strings.Join(slices.Sorted(maps.Keys(p.Versions)), ", ")), mdCell(dash(strings.Join(p.Apps, ", "))),
+			p.Flows, humanBytes(p.Bytes), yesNo(p.Internal), mdCell(dash(strings.Join(p.SNIs, ", "))))
+	}
+	for _, e := range s.Errors {
+		bw.printf("\n**Error:** %s\n", mdCell(e))
+	}
+	return bw.err
+}
+
+// mdCell escapes what would break a Markdown table cell; names and SNIs come from
+// the capture, so they are attacker-controlled text.
+func mdCell(s string) string {
+	return strings.NewReplacer("|", "\\|", "\n", " ", "\r", " ", "<", "&lt;", ">", "&gt;").Replace(s)
+}
+
+// mdCode puts s in a code span: no HTML escaping there, but pipes, backticks and line
+// breaks still must not leak.
+func mdCode(s string) string {
+	return "`" + strings.NewReplacer("|", "\\|", "`", "'", "\n", " ", "\r", " ").Replace(s) + "`"
+}
