@@ -49,6 +49,9 @@ const (
 	// AppSOCKS is a SOCKS4/4a/5 proxy handshake (RFC 1928); the classifier
 	// follows it into the tunnelled connection.
 	AppSOCKS
+	// AppTelnet is Telnet (RFC 854): option negotiation, then a terminal
+	// session in clear text, passwords included.
+	AppTelnet
 
 	numApps // keep last
 )
@@ -73,6 +76,7 @@ var appNames = [numApps]string{
 	AppKafka:      "kafka",
 	AppRDP:        "rdp",
 	AppSOCKS:      "socks",
+	AppTelnet:     "telnet",
 }
 
 // String returns the lower-case protocol name used in reports and metrics
@@ -144,6 +148,7 @@ var streamRecognisers = [...]struct {
 	{AppPOP3, detectPOP3},
 	{AppIRC, detectIRC},
 	{AppSOCKS, detectSOCKS},
+	{AppTelnet, detectTelnet},
 	{AppRedis, detectRedis},
 }
 

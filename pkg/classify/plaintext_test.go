@@ -115,7 +115,7 @@ var recordedApps = map[string]struct{ both, client, server App }{
 	"sshv1-ja4":                   {AppSSH, AppSSH, AppSSH},
 	"sslh-ssh-zeek":               {AppSSH, AppSSH, AppSSH},
 	"sslh-tls-zeek":               {AppNone, AppNone, AppNone},
-	"telnet-ndpi":                 {AppNone, AppNone, AppNone},
+	"telnet-ndpi":                 {AppTelnet, AppTelnet, AppTelnet},
 	"tls-to-http-server-zeek":     {AppNone, AppNone, AppNone},
 	"tls-to-http-server-zeek2":    {AppNone, AppNone, AppHTTP},
 	"starttls-ftp-ndpi":           {AppFTP, AppFTP, AppNone},
@@ -503,7 +503,7 @@ func TestAppString(t *testing.T) {
 		AppNone: "", AppHTTP: "http", AppH2C: "h2c", AppPostgreSQL: "postgresql",
 		AppMySQL: "mysql", AppRedis: "redis", AppSMTP: "smtp", AppIMAP: "imap",
 		AppPOP3: "pop3", AppFTP: "ftp", AppLDAP: "ldap", AppDNS: "dns", AppSSH: "ssh",
-		AppXMPP: "xmpp", AppIRC: "irc", AppKafka: "kafka", App(200): "",
+		AppXMPP: "xmpp", AppIRC: "irc", AppKafka: "kafka", AppTelnet: "telnet", App(200): "",
 	}
 	for a, s := range want {
 		t.Run(s, func(t *testing.T) {
@@ -574,4 +574,34 @@ func FuzzDetectApp(f *testing.F) {
 		}
 		ReadableText(client)
 	})
+}
+
+func TestTelnetSide(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		b    string
+		want side
+	}{
+		{"empty", "", sideEmpty},
+		{"text", "login: ", sideNo},
+		{"two negotiations", "\xff\xfd\x03\xff\xfb\x18", sideStrong},
+		{"one negotiation then text", "\xff\xfd\x01login: ", sideWeak},
+		{"one negotiation alone", "\xff\xfb\x01", sideWeak},
+		{"cut inside the second", "\xff\xfd\x03\xff", sidePrefix},
+		{"cut inside the first", "\xff\xfd", sidePrefix},
+		{"subnegotiation with escaped 0xff", "\xff\xfa\x18\x00x\xff\xffy\xff\xf0\xff\xf1", sideStrong},
+		{"subnegotiation unterminated", "\xff\xfa\x18\x00xterm", sidePrefix},
+		{"subnegotiation with a stray IAC", "\xff\xfa\x18\x00\xff\x01\xff\xf0", sideNo},
+		{"escaped data byte first", "\xff\xff\x00", sideNo},
+		{"SE without SB", "\xff\xf0\xff\xf0", sideNo},
+		{"binary after 0xff", "\xff\x10\x20\x30", sideNo},
+	} {
+		if got := telnetSide([]byte(c.b)); got != c.want {
+			t.Errorf("%s: telnetSide(%q) = %d, want %d", c.name, c.b, got, c.want)
+		}
+	}
+	long := append([]byte("\xff\xfa\x18"), make([]byte, maxTelnetSBLen)...)
+	if got := telnetSide(long); got != sideNo {
+		t.Errorf("endless subnegotiation: %d, want sideNo", got)
+	}
 }
