@@ -52,6 +52,9 @@ const (
 	// AppTelnet is Telnet (RFC 854): option negotiation, then a terminal
 	// session in clear text, passwords included.
 	AppTelnet
+	// AppADB is the Android Debug Bridge over TCP (adbd, port 5555): a remote
+	// shell, in clear unless both ends switch to TLS with STLS.
+	AppADB
 
 	numApps // keep last
 )
@@ -77,6 +80,7 @@ var appNames = [numApps]string{
 	AppRDP:        "rdp",
 	AppSOCKS:      "socks",
 	AppTelnet:     "telnet",
+	AppADB:        "adb",
 }
 
 // String returns the lower-case protocol name used in reports and metrics
@@ -134,6 +138,7 @@ var streamRecognisers = [...]struct {
 }{
 	{AppSSH, detectSSH},
 	{AppRDP, detectRDP},
+	{AppADB, detectADB},
 	{AppH2C, detectH2C},
 	{AppHTTP, detectHTTP},
 	{AppPostgreSQL, detectPostgreSQL},

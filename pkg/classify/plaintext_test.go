@@ -115,6 +115,8 @@ var recordedApps = map[string]struct{ both, client, server App }{
 	"sshv1-ja4":                   {AppSSH, AppSSH, AppSSH},
 	"sslh-ssh-zeek":               {AppSSH, AppSSH, AppSSH},
 	"sslh-tls-zeek":               {AppNone, AppNone, AppNone},
+	"adb-arkime":                  {AppADB, AppADB, AppADB},
+	"starttls-adb-arkime":         {AppADB, AppADB, AppADB},
 	"telnet-ndpi":                 {AppTelnet, AppTelnet, AppTelnet},
 	"tls-to-http-server-zeek":     {AppNone, AppNone, AppNone},
 	"tls-to-http-server-zeek2":    {AppNone, AppNone, AppHTTP},
@@ -603,5 +605,26 @@ func TestTelnetSide(t *testing.T) {
 	long := append([]byte("\xff\xfa\x18"), make([]byte, maxTelnetSBLen)...)
 	if got := telnetSide(long); got != sideNo {
 		t.Errorf("endless subnegotiation: %d, want sideNo", got)
+	}
+}
+
+func TestADBMessage(t *testing.T) {
+	cnxn := "CNXN\x01\x00\x00\x01\x00\x00\x04\x00\x07\x00\x00\x002\x02\x00\x00\xbc\xb1\xa7\xb1host::\x00"
+	for _, c := range []struct {
+		name string
+		b    string
+		want side
+	}{
+		{"empty", "", sideEmpty},
+		{"connect message", cnxn, sideStrong},
+		{"header without its payload", cnxn[:24], sideStrong},
+		{"a command's first letters", "CNX", sidePrefix},
+		{"an unknown command", "HELO", sideNo},
+		{"bad magic", cnxn[:20] + "\x00\x00\x00\x00", sideNo},
+		{"payload too long", cnxn[:12] + "\x00\x00\x20\x00" + cnxn[16:24], sideNo},
+	} {
+		if got := adbSide([]byte(c.b)); got != c.want {
+			t.Errorf("%s: adbSide = %d, want %d", c.name, got, c.want)
+		}
 	}
 }

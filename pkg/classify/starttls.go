@@ -95,6 +95,8 @@ func FindStartTLS(app App, client, server []byte) (clientOff, serverOff int, st 
 		c, s, st = httpConnectTLS(client, server)
 	case AppRDP:
 		c, s, st = rdpStartTLS(client, server)
+	case AppADB:
+		c, s, st = adbStartTLS(client, server)
 	default:
 		return -1, -1, UpgradeNone
 	}

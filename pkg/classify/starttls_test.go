@@ -36,9 +36,11 @@ var recordedUpgrades = []struct {
 	{"mariadb-ssl", AppMySQL, 36, 104, UpgradeDone},
 	{"connect-arkime", AppHTTP, 84, 134, UpgradeDone},
 	{"connect-ndpi", AppHTTP, 203, 76, UpgradeDone},
+	{"starttls-adb-arkime", AppADB, 79, 63, UpgradeDone},
 
 	{"pg-prefer-refused", AppPostgreSQL, -1, -1, UpgradeRefused},
 	{"ldap-starttls-refused", AppLDAP, -1, -1, UpgradeRefused},
+	{"adb-arkime", AppADB, -1, -1, UpgradeRefused},
 
 	{"pg-disable", AppPostgreSQL, -1, -1, UpgradeNone},
 	{"pgsql-arkime-nossl", AppPostgreSQL, -1, -1, UpgradeNone},

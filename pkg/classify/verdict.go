@@ -239,7 +239,7 @@ func (c *Classifier) socks(in *Input, noMore bool) (Verdict, bool) {
 // canUpgrade reports whether app has an in-band switch to TLS that may still come.
 func canUpgrade(app App) bool {
 	switch app {
-	case AppSMTP, AppIMAP, AppPOP3, AppFTP, AppLDAP, AppXMPP, AppIRC, AppPostgreSQL, AppMySQL, AppRDP:
+	case AppSMTP, AppIMAP, AppPOP3, AppFTP, AppLDAP, AppXMPP, AppIRC, AppPostgreSQL, AppMySQL, AppRDP, AppADB:
 		return true
 	}
 	return false
