@@ -39,6 +39,9 @@ func (c *Classifier) datagram(in *Input) (Verdict, bool) {
 		// encrypted, but not TLS. Its client hello names the server in clear.
 		return Verdict{Class: ClassEncrypted, AppOther: "gquic", SNI: string(googleQUICSNI(cl)), QUICVersion: firstQUICVersion(in.Client)}, true
 	}
+	if v, done, ok := c.openVPN(in, in.Final || (!in.ClientMore && !in.ServerMore)); ok {
+		return v, done
+	}
 	if wireGuard(cl) || wireGuard(sv) {
 		return Verdict{Class: ClassEncrypted, AppOther: "wireguard"}, true
 	}

@@ -103,6 +103,7 @@ type Verdict struct {
 type Classifier struct {
 	hs    Handshake
 	first ClientHello // the first of two ClientHellos, for fingerprints
+	ovpn  [2][]byte   // each direction's TLS bytes out of OpenVPN control packets
 }
 
 // Classify returns the verdict for in and whether it is final. When done is false the
@@ -134,6 +135,9 @@ func (c *Classifier) stream(in *Input) (Verdict, bool) {
 		if !in.Midstream || !done || v.Class != ClassTLS || c.hs.ClientHellos > 0 || c.hs.ServerHelloSeen {
 			return v, done
 		}
+	}
+	if v, done, ok := c.openVPN(in, noMore); ok {
+		return v, done
 	}
 	app, more := DetectStream(cl, sv)
 	switch {

@@ -247,6 +247,9 @@ func FuzzClassify(f *testing.F) {
 	f.Add(cl, sv, false)
 	f.Add([]byte("GET / HTTP/1.1\r\n\r\n"), []byte("HTTP/1.1 200 OK\r\n\r\n"), false)
 	f.Add(framed(dnsQuery()), []byte{}, true)
+	ovc, ovs := framedDirections(readDatagrams(f, "openvpn", "udp-hmac-sha1-arkime"))
+	f.Add(ovc, ovs, true)
+	f.Add(ovc, ovs, false)
 	f.Fuzz(func(t *testing.T, client, server []byte, udp bool) {
 		in := Input{Proto: 6, Client: client, Server: server, ClientMore: true, ServerMore: true}
 		if udp {
