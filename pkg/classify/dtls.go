@@ -311,6 +311,7 @@ func (d *dtlsDir) message(seq int, typ uint8, msg []byte) {
 			d.setErr(err)
 			return
 		}
+		d.setErr(d.chScratch.Violation)
 		d.ch, d.chScratch = d.chScratch, d.ch
 		d.chSeq = seq
 		d.chCount++
@@ -319,6 +320,7 @@ func (d *dtlsDir) message(seq int, typ uint8, msg []byte) {
 			d.setErr(err)
 			return
 		}
+		d.setErr(d.shScratch.Violation)
 		if d.shScratch.HRR {
 			d.hrr, d.hrrGroup = true, d.shScratch.SelectedGroup
 			return

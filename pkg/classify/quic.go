@@ -812,6 +812,7 @@ func (q *quicScanner) clientMessages() {
 			q.setErr(false, err)
 			return
 		}
+		q.setErr(false, q.chScratch.Violation)
 		q.hs.ClientHello, q.chScratch = q.chScratch, q.hs.ClientHello
 		q.hs.ClientHellos++
 	}
@@ -835,6 +836,7 @@ func (q *quicScanner) serverMessages() {
 			q.setErr(true, err)
 			return
 		}
+		q.setErr(true, q.shScratch.Violation)
 		if q.shScratch.HRR {
 			q.hs.HRR, q.hs.HRRGroup = true, q.shScratch.SelectedGroup
 			continue

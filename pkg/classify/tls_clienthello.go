@@ -58,6 +58,13 @@ type ClientHello struct {
 	SessionTicket bool
 	// EarlyData is true when early_data is present (RFC 8446 §4.2.10).
 	EarlyData bool
+	// Violation is the first rule the hello breaks inside an extension whose framing
+	// is intact: an empty list where the RFC wants one entry at least, a duplicate
+	// extension, a non-empty flag extension. Such a hello is kept (Unmarshal returns
+	// nil) because every length in it adds up, which is what makes it a ClientHello,
+	// and fingerprints describe what was sent, not what a server would accept. The
+	// fields read before the violation are kept; a duplicate's data is not read.
+	Violation error
 }
 
 // Errors of ClientHello.Unmarshal.
@@ -239,16 +246,25 @@ func (m *ClientHello) unmarshal(msg []byte, dtls bool) error {
 		}
 		switch seen.add(typ) {
 		case extensionDuplicate:
-			return errCHDuplicate
+			m.Extensions = append(m.Extensions, typ)
+			m.violate(errCHDuplicate)
+			continue
 		case extensionSetFull:
 			return errCHTooManyExt
 		}
 		m.Extensions = append(m.Extensions, typ)
 		if err := m.parseExtension(typ, data); err != nil {
-			return err
+			m.violate(err)
 		}
 	}
 	return nil
+}
+
+// violate records err as the hello's Violation unless it has one already.
+func (m *ClientHello) violate(err error) {
+	if m.Violation == nil {
+		m.Violation = err
+	}
 }
 
 // parseExtension decodes one ClientHello extension's data. Extensions without a field

@@ -225,11 +225,22 @@ func TestClientHelloInvalid(t *testing.T) {
 			var m ClientHello
 			m.Unmarshal(valid) // leave state behind: Unmarshal must reset it
 			err := m.Unmarshal(tt.msg)
+			if err == nil {
+				// A broken rule inside a well-framed extension: the hello is kept,
+				// with the rule as its Violation.
+				if !errors.Is(m.Violation, tt.err) {
+					t.Fatalf("err = nil, Violation = %v, want %v", m.Violation, tt.err)
+				}
+				if len(m.CipherSuites) == 0 || len(m.Extensions) == 0 {
+					t.Errorf("hello with a violation not kept: %+v", m)
+				}
+				return
+			}
 			if !errors.Is(err, tt.err) {
 				t.Fatalf("err = %v, want %v", err, tt.err)
 			}
 			if m.LegacyVersion != 0 || m.Random != nil || len(m.CipherSuites) != 0 || len(m.Extensions) != 0 ||
-				m.ServerName != nil || len(m.ALPN) != 0 || m.PSK || m.ECH {
+				m.ServerName != nil || len(m.ALPN) != 0 || m.PSK || m.ECH || m.Violation != nil {
 				t.Errorf("not reset after error: %+v", m)
 			}
 		})

@@ -540,6 +540,7 @@ func (h *Handshake) clientMessage(d *direction, msgType uint8, msg []byte) {
 			d.setErr(err)
 			return
 		}
+		d.setErr(h.chScratch.Violation)
 		if h.ClientHellos == 0 {
 			// Keep the first hello's bytes: a second one (after a HelloRetryRequest)
 			// replaces it, and JA3/JA4 identify the client by what it sends unprompted
@@ -566,6 +567,7 @@ func (h *Handshake) serverMessage(d *direction, msgType uint8, msg []byte) {
 			d.setErr(err)
 			return
 		}
+		d.setErr(h.shScratch.Violation)
 		if h.shScratch.HRR {
 			h.HRR, h.HRRGroup, h.HRRVersion = true, h.shScratch.SelectedGroup, h.shScratch.Version()
 			return

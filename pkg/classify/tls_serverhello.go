@@ -34,8 +34,16 @@ type ServerHello struct {
 	// (RFC 7627).
 	ExtendedMasterSecret bool
 
+	// Violation is the first rule the hello breaks inside an extension whose framing
+	// is intact (see ClientHello.Violation); the hello is kept.
+	Violation error
+
 	// sslv2Certificate is the certificate of an SSLv2 SERVER-HELLO.
 	sslv2Certificate []byte
+	// versionUnreadable is true when supported_versions is present but does not hold
+	// one version: no version was negotiated by the rules (RFC 8446 §4.2.1), and the
+	// legacy_version next to it is not the answer either.
+	versionUnreadable bool
 }
 
 // helloRetryRequestRandom is SHA-256("HelloRetryRequest"), the Random of a
@@ -147,16 +155,28 @@ func (m *ServerHello) unmarshal(msg []byte) error {
 		}
 		switch seen.add(typ) {
 		case extensionDuplicate:
-			return errSHDuplicate
+			m.Extensions = append(m.Extensions, typ)
+			m.violate(errSHDuplicate)
+			continue
 		case extensionSetFull:
 			return errSHTooManyExt
 		}
 		m.Extensions = append(m.Extensions, typ)
 		if err := m.parseExtension(typ, data); err != nil {
-			return err
+			m.violate(err)
+			if typ == extensionSupportedVersions {
+				m.SupportedVersion, m.versionUnreadable = 0, true
+			}
 		}
 	}
 	return nil
+}
+
+// violate records err as the hello's Violation unless it has one already.
+func (m *ServerHello) violate(err error) {
+	if m.Violation == nil {
+		m.Violation = err
+	}
 }
 
 // shortDraftServerHello reports whether v is a TLS 1.3 pre-standard version whose
@@ -261,8 +281,12 @@ func (m *ServerHello) unmarshalSSLv2(record []byte) error {
 }
 
 // Version returns the negotiated version: the supported_versions selection when
-// present (TLS 1.3), else LegacyVersion.
+// present (TLS 1.3), else LegacyVersion; 0 when supported_versions is present but
+// unreadable.
 func (m *ServerHello) Version() Version {
+	if m.versionUnreadable {
+		return 0
+	}
 	if m.SupportedVersion != 0 {
 		return Version(m.SupportedVersion)
 	}

@@ -156,10 +156,21 @@ func TestServerHelloInvalid(t *testing.T) {
 			var m ServerHello
 			m.Unmarshal(valid)
 			err := m.Unmarshal(tt.msg)
+			if err == nil {
+				// A broken rule inside a well-framed extension: the hello is kept,
+				// with the rule as its Violation.
+				if !errors.Is(m.Violation, tt.err) {
+					t.Fatalf("err = nil, Violation = %v, want %v", m.Violation, tt.err)
+				}
+				if m.CipherSuite == 0 || len(m.Extensions) == 0 {
+					t.Errorf("hello with a violation not kept: %+v", m)
+				}
+				return
+			}
 			if !errors.Is(err, tt.err) {
 				t.Fatalf("err = %v, want %v", err, tt.err)
 			}
-			if m.LegacyVersion != 0 || m.CipherSuite != 0 || len(m.Extensions) != 0 || m.ALPN != nil {
+			if m.LegacyVersion != 0 || m.CipherSuite != 0 || len(m.Extensions) != 0 || m.ALPN != nil || m.Violation != nil {
 				t.Errorf("not reset after error: %+v", m)
 			}
 		})
@@ -210,4 +221,26 @@ func FuzzServerHello(f *testing.F) {
 			_, _ = m.JA3S(), m.Version().Detail()
 		}
 	})
+}
+
+// TestServerHelloUnreadableVersion: a supported_versions that does not hold one
+// version negotiates nothing, and the legacy_version beside it is not taken instead.
+func TestServerHelloUnreadableVersion(t *testing.T) {
+	f := validSH()
+	f.exts = slices.Clone(f.exts)
+	for i := range f.exts {
+		if f.exts[i].typ == extensionSupportedVersions {
+			f.exts[i].data = nil
+		}
+	}
+	var m ServerHello
+	if err := m.Unmarshal(buildServerHello(f)); err != nil {
+		t.Fatal(err)
+	}
+	if !errors.Is(m.Violation, ErrMalformed) || m.Version() != 0 || m.LegacyVersion != 0x0303 || m.CipherSuite == 0 {
+		t.Errorf("Violation %v, Version %v, legacy %#04x, cipher %#04x", m.Violation, m.Version(), m.LegacyVersion, m.CipherSuite)
+	}
+	if err := m.Unmarshal(buildServerHello(validSH())); err != nil || m.Version() != VersionTLS13 || m.Violation != nil {
+		t.Errorf("after a valid hello: err %v, Version %v, Violation %v", err, m.Version(), m.Violation)
+	}
 }
