@@ -230,19 +230,24 @@ func (m *ClientHello) unmarshal(msg []byte, dtls bool) error {
 	if body.Empty() {
 		return nil
 	}
+	// From here on a broken length is a Violation, not a reason to drop the hello:
+	// the fixed fields before the extensions parsed, and the extensions that
+	// parsed are what the client sent.
 	var exts cryptobyte.String
 	if !body.ReadUint16LengthPrefixed(&exts) {
-		return errCHExtensions
+		m.violate(errCHExtensions)
+		return nil
 	}
 	if !body.Empty() {
-		return errCHTrailing
+		m.violate(errCHTrailing)
 	}
 	var seen extensionSet
 	for !exts.Empty() {
 		var typ uint16
 		var data cryptobyte.String
 		if !exts.ReadUint16(&typ) || !exts.ReadUint16LengthPrefixed(&data) {
-			return errCHExtension
+			m.violate(errCHExtension)
+			return nil
 		}
 		switch seen.add(typ) {
 		case extensionDuplicate:

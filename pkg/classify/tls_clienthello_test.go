@@ -231,7 +231,7 @@ func TestClientHelloInvalid(t *testing.T) {
 				if !errors.Is(m.Violation, tt.err) {
 					t.Fatalf("err = nil, Violation = %v, want %v", m.Violation, tt.err)
 				}
-				if len(m.CipherSuites) == 0 || len(m.Extensions) == 0 {
+				if m.LegacyVersion == 0 || len(m.CipherSuites) == 0 {
 					t.Errorf("hello with a violation not kept: %+v", m)
 				}
 				return

@@ -41,8 +41,9 @@ type ServerHello struct {
 	// sslv2Certificate is the certificate of an SSLv2 SERVER-HELLO.
 	sslv2Certificate []byte
 	// versionUnreadable is true when supported_versions is present but does not hold
-	// one version: no version was negotiated by the rules (RFC 8446 §4.2.1), and the
-	// legacy_version next to it is not the answer either.
+	// one version, or the extensions could not all be read: no version was
+	// negotiated by the rules (RFC 8446 §4.2.1), and the legacy_version next to it is
+	// not the answer either.
 	versionUnreadable bool
 }
 
@@ -139,19 +140,26 @@ func (m *ServerHello) unmarshal(msg []byte) error {
 	if body.Empty() {
 		return nil
 	}
+	// From here on a broken length is a Violation, not a reason to drop the hello
+	// (see ClientHello). Extensions that cannot all be read may have held
+	// supported_versions: the version is then unknown.
 	var exts cryptobyte.String
 	if !body.ReadUint16LengthPrefixed(&exts) {
-		return errSHExtensions
+		m.violate(errSHExtensions)
+		m.versionUnreadable = true
+		return nil
 	}
 	if !body.Empty() {
-		return errSHTrailing
+		m.violate(errSHTrailing)
 	}
 	var seen extensionSet
 	for !exts.Empty() {
 		var typ uint16
 		var data cryptobyte.String
 		if !exts.ReadUint16(&typ) || !exts.ReadUint16LengthPrefixed(&data) {
-			return errSHExtension
+			m.violate(errSHExtension)
+			m.SupportedVersion, m.versionUnreadable = 0, true
+			return nil
 		}
 		switch seen.add(typ) {
 		case extensionDuplicate:

@@ -162,7 +162,7 @@ func TestServerHelloInvalid(t *testing.T) {
 				if !errors.Is(m.Violation, tt.err) {
 					t.Fatalf("err = nil, Violation = %v, want %v", m.Violation, tt.err)
 				}
-				if m.CipherSuite == 0 || len(m.Extensions) == 0 {
+				if m.LegacyVersion == 0 || m.CipherSuite == 0 {
 					t.Errorf("hello with a violation not kept: %+v", m)
 				}
 				return
