@@ -1051,34 +1051,65 @@ func googleQUICSNI(b []byte) []byte {
 	if i < 0 {
 		return nil
 	}
-	s := cryptobyte.String(b[i+len(gquicTagCHLO):])
-	var header []byte
-	if !s.ReadBytes(&header, 4) {
-		return nil
+	sni, _ := chloSNI(b[i:])
+	return sni
+}
+
+// chloSNI reads the QUIC Crypto handshake message at the start of msg, a CHLO, and
+// returns the value of its SNI tag (nil when absent). ok is false unless msg holds the
+// whole entry index and every end offset in it is in order and within msg.
+func chloSNI(msg []byte) (sni []byte, ok bool) {
+	s := cryptobyte.String(msg)
+	var tag, header []byte
+	if !s.ReadBytes(&tag, 4) || !bytes.Equal(tag, gquicTagCHLO) || !s.ReadBytes(&header, 4) {
+		return nil, false
 	}
 	count := binary.LittleEndian.Uint16(header)
 	if count == 0 || count > gquicMaxCHLOEntries {
-		return nil
+		return nil, false
 	}
 	var index []byte
 	if !s.ReadBytes(&index, int(count)*8) {
-		return nil
+		return nil, false
 	}
 	values := []byte(s)
 	start := uint32(0)
 	for e := cryptobyte.String(index); !e.Empty(); {
 		var tag, offset []byte
 		if !e.ReadBytes(&tag, 4) || !e.ReadBytes(&offset, 4) {
-			return nil
+			return nil, false
 		}
 		end := binary.LittleEndian.Uint32(offset)
 		if end < start || end > uint32(len(values)) {
-			return nil
+			return nil, false
 		}
 		if bytes.Equal(tag, gquicTagSNI) {
-			return values[start:end]
+			sni = values[start:end]
 		}
 		start = end
 	}
-	return nil
+	return sni, true
+}
+
+// Facebook's Zero protocol (the TCP transport of QUIC Crypto used by Facebook's
+// mobile apps): a one-byte flag 0x31, a version "QTV" and a digit, a little-endian
+// uint32 length, then a QUIC Crypto CHLO naming the server in its SNI tag. The
+// handshake is 0-RTT: what follows is encrypted.
+const fbZeroHeaderLen = 9
+
+// fbZero recognises a Zero protocol client hello at the start of b and returns its
+// SNI. more is true when b is a valid beginning too short to tell.
+func fbZero(b []byte) (sni []byte, ok, more bool) {
+	const magic = "\x31QTV"
+	switch m := matchLit(b, magic, false); {
+	case m < 0, len(b) == 0, len(b) > len(magic) && !isDigit(b[len(magic)]):
+		return nil, false, false
+	case m == 0 || len(b) < fbZeroHeaderLen+len(gquicTagCHLO):
+		return nil, false, true
+	}
+	if !bytes.Equal(b[fbZeroHeaderLen:fbZeroHeaderLen+len(gquicTagCHLO)], gquicTagCHLO) {
+		return nil, false, false
+	}
+	sni, ok = chloSNI(b[fbZeroHeaderLen:])
+	return sni, ok, !ok
 }

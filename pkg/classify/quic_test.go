@@ -651,3 +651,29 @@ func FuzzQUICInitial(f *testing.F) {
 		}
 	})
 }
+
+func TestFBZero(t *testing.T) {
+	hello := readDatagrams(t, "quic", "fbzero-arkime")[0].b
+	sni, ok, more := fbZero(hello)
+	if !ok || more || string(sni) != "graph.facebook.com" {
+		t.Fatalf("fbZero = %q, %v, %v", sni, ok, more)
+	}
+	var c Classifier
+	v, done := c.Classify(&Input{Proto: 6, Client: hello, ClientMore: true, ServerMore: true})
+	if !done || v.Class != ClassEncrypted || v.AppOther != "fbzero" || v.SNI != "graph.facebook.com" {
+		t.Errorf("Classify = %+v, %v", v, done)
+	}
+	for _, n := range []int{1, 4, 12, 40} {
+		if _, ok, more := fbZero(hello[:n]); ok || !more {
+			t.Errorf("first %d bytes: ok %v more %v, want a prefix", n, ok, more)
+		}
+	}
+	bad := bytes.Clone(hello)
+	bad[fbZeroHeaderLen+12] = 0xff // the first entry's end offset, beyond the values
+	if _, ok, _ := fbZero(bad); ok {
+		t.Error("a CHLO with an entry past its end was taken")
+	}
+	if _, ok, more := fbZero([]byte("1QTVx")); ok || more {
+		t.Error("1QTV without a version digit was taken")
+	}
+}

@@ -139,6 +139,11 @@ func (c *Classifier) stream(in *Input) (Verdict, bool) {
 	if v, done, ok := c.openVPN(in, noMore); ok {
 		return v, done
 	}
+	if sni, ok, more := fbZero(cl); ok {
+		return Verdict{Class: ClassEncrypted, AppOther: "fbzero", SNI: string(sni)}, true
+	} else if more && !noMore {
+		return Verdict{}, false
+	}
 	app, more := DetectStream(cl, sv)
 	switch {
 	case app == AppSSH:
