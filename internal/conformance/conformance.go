@@ -23,6 +23,9 @@ type Count struct {
 	Agree     int `json:"agree"`
 	Disagree  int `json:"disagree"`
 	NotStated int `json:"not_stated"`
+	// Explained counts the disagreements that a documented behaviour of the
+	// reference, applied to tlsaudit's verdict, reproduces exactly (referenceRule).
+	Explained int `json:"explained"`
 }
 
 // Percent is Agree over the stated values, in percent; -1 when nothing was stated.
@@ -31,6 +34,15 @@ func (c Count) Percent() float64 {
 		return -1
 	}
 	return 100 * float64(c.Agree) / float64(c.Agree+c.Disagree)
+}
+
+// PercentExplained is Agree plus Explained over the stated values, in percent; -1
+// when nothing was stated.
+func (c Count) PercentExplained() float64 {
+	if c.Agree+c.Disagree == 0 {
+		return -1
+	}
+	return 100 * float64(c.Agree+c.Explained) / float64(c.Agree+c.Disagree)
 }
 
 // Disagreement is one field of one connection where a reference and tlsaudit differ.
@@ -557,6 +569,15 @@ func tally(units map[string]*unit, keys []string, flowHints map[string]*Hints, r
 				d.Ours = "(no flow)"
 			}
 			d.Category = categorize(f, v, catFlow, catVals, hints, run, u)
+			if vals != nil {
+				for _, r := range v.Any {
+					if rule := referenceRule(u.source, f, r, d.Ours, fr); rule != "" {
+						d.Category = "reference rule: " + rule
+						counts[f].Explained++
+						break
+					}
+				}
+			}
 			res.Disagreements = append(res.Disagreements, d)
 		}
 	}

@@ -233,7 +233,11 @@ func Markdown(res *Result, hand string) []byte {
 	w("  JA4+ fingerprints have no counterpart in tlsaudit's verdict and are not compared.\n\n")
 
 	w("## Agreement by source\n\n")
-	w("Agreement = agree / (agree + disagree). Cells: agreement %% (agree/stated); `·` = never stated.\n\n")
+	w("Agreement = agree / (agree + disagree). Cells: agreement %% (agree/stated); `·` = never stated.\n")
+	w("`→ N%% (+k ruled)`: k of the disagreements are a documented behaviour of that reference, checked\n")
+	w("mechanically: the rule (\"Decisions\" below), applied to tlsaudit's own verdict for the flow,\n")
+	w("gives exactly the reference's value, every other part agreeing (`internal/conformance/deviation.go`).\n")
+	w("Ruled disagreements still count as disagreements everywhere else, the ratchet included.\n\n")
 	w("| source |")
 	for _, f := range Fields {
 		w(" %s |", f)
@@ -255,12 +259,16 @@ func Markdown(res *Result, hand string) []byte {
 				w(" · |")
 				continue
 			}
-			w(" %.0f%% (%d/%d) |", x.Percent(), x.Agree, x.Agree+x.Disagree)
+			w(" %.0f%% (%d/%d)", x.Percent(), x.Agree, x.Agree+x.Disagree)
+			if x.Explained > 0 {
+				w(" → %.0f%% (+%d ruled)", x.PercentExplained(), x.Explained)
+			}
+			w(" |")
 		}
 		w("\n")
 	}
 	w("\n<details><summary>Counts: agree / disagree / not stated, per source and field</summary>\n\n")
-	w("| source | field | agree | disagree | not stated | agreement |\n|---|---|---:|---:|---:|---:|\n")
+	w("| source | field | agree | disagree | of which ruled | not stated | agreement | with ruled |\n|---|---|---:|---:|---:|---:|---:|---:|\n")
 	for _, s := range Sources {
 		c := res.Counts[s.Name]
 		if c == nil {
@@ -268,11 +276,12 @@ func Markdown(res *Result, hand string) []byte {
 		}
 		for _, f := range Fields {
 			x := c[f]
-			pct := "—"
+			pct, ruled := "—", "—"
 			if x.Agree+x.Disagree > 0 {
 				pct = fmt.Sprintf("%.1f%%", x.Percent())
+				ruled = fmt.Sprintf("%.1f%%", x.PercentExplained())
 			}
-			w("| %s | %s | %d | %d | %d | %s |\n", s.Name, f, x.Agree, x.Disagree, x.NotStated, pct)
+			w("| %s | %s | %d | %d | %d | %d | %s | %s |\n", s.Name, f, x.Agree, x.Disagree, x.Explained, x.NotStated, pct, ruled)
 		}
 	}
 	w("\n</details>\n\n")

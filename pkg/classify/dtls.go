@@ -96,6 +96,7 @@ type DTLSHandshake struct {
 	ClientErr, ServerErr error
 
 	serverLeaf []byte // the server's leaf certificate, aliasing the parser's buffer
+	firstCH    []byte // the first ClientHello message, aliasing the parser's buffer
 }
 
 // ServerCertificate decodes the server's leaf certificate, when ServerCertSeen. It
@@ -125,6 +126,7 @@ type dtlsDir struct {
 type dtlsDirState struct {
 	chSeq     int // message_seq of ch, -1 for none
 	chCount   int
+	firstCH   []byte // the first ClientHello message, for fingerprints
 	shSeen    bool
 	hvr       bool
 	hrr       bool
@@ -314,6 +316,9 @@ func (d *dtlsDir) message(seq int, typ uint8, msg []byte) {
 		d.setErr(d.chScratch.Violation)
 		d.ch, d.chScratch = d.chScratch, d.ch
 		d.chSeq = seq
+		if d.chCount == 0 {
+			d.firstCH = msg
+		}
 		d.chCount++
 	case handshakeTypeServerHello:
 		if err := d.shScratch.Unmarshal(msg); err != nil {
@@ -352,8 +357,9 @@ func (d *dtlsDir) message(seq int, typ uint8, msg []byte) {
 // dtlsScanner reads both directions of a DTLS flow. It keeps its buffers from one
 // scan to the next.
 type dtlsScanner struct {
-	dirs [2]dtlsDir
-	hs   DTLSHandshake
+	dirs  [2]dtlsDir
+	hs    DTLSHandshake
+	first ClientHello // the first of two ClientHellos, for fingerprints
 }
 
 // dtlsScanners hold scanners between classifications (see quicScanners).
@@ -382,7 +388,7 @@ func (x *dtlsScanner) scan(a, b []byte) {
 		ServerCertSeen: s.leaf != nil, ServerHelloDone: s.shd, ClientCCS: c.ccs, ServerCCS: s.ccs,
 		ClientEncrypted: c.encrypted, ServerEncrypted: s.encrypted,
 		AlertFatal: c.fatal || s.fatal, Swapped: swapped, ClientErr: c.err, ServerErr: s.err,
-		serverLeaf: s.leaf,
+		serverLeaf: s.leaf, firstCH: c.firstCH,
 	}
 	// The hellos are swapped in, not copied: their slices stay in their
 	// direction's buffers.
@@ -493,6 +499,11 @@ func classifyDTLS(in *Input) (v Verdict, done, ok bool) {
 		sh = &h.ServerHello
 	}
 	helloVerdict(&v, ch, sh, 'd')
+	if h.ClientHellos > 1 && x.first.UnmarshalDTLS(h.firstCH) == nil {
+		// As for TLS: JA3 and JA4 identify the client by the hello it sends
+		// unprompted, not the one a HelloVerifyRequest or HelloRetryRequest asked for.
+		v.JA3, v.JA4 = x.first.JA3(), x.first.JA4('d')
+	}
 	if sh != nil && !v.Resumed && v.Version.Normalized() != VersionTLS13 && ch != nil {
 		// Ticket resumption: the server went from its hello straight to
 		// ChangeCipherSpec, without a certificate (RFC 5077 §3.1).

@@ -27,8 +27,10 @@ func TestDTLSRecorded(t *testing.T) {
 		{"dtls12-cert-fragments", "", VersionDTLS10, "3c3d129780d0066cd8936a6291a8d44f", "d45798bc098cd930de7eb2f5f866e994", "dd2i800500_9cedc1f1428b_a1e935682795", 0x0035, false, true, 5},
 		{"dtls12-cookie-session-id", "", VersionDTLS12, "e15c510766789ed8f49de0e37951c1da", "a1d48eca741e476d8ee735578a26bdbd", "dd2i010000_653ffb6f323e_000000000000", 0xc02c, false, false, 4},
 		{"dtls12-ipv6", "", VersionDTLS12, "b873950d512f587035f617fb93b988ac", "6070981cae5ee8ae4e5db0c2b23115f3", "dd2i030300_f7e428980f70_6c817ce3d217", 0xc0ff, false, false, 6},
-		{"dtls13-hrr", "", VersionDTLS13, "0948eb2de8dfddd510d5b97930d3ad1b", "c2c89a8b10ca74ec5a350a59fb762fb6", "dd3i270700_991e33d7eb74_f383c1703cfa", 0x1301, true, false, 4},
-		{"dtls13-wolfssl", "", VersionDTLS13, "2c5a35379c12a8c3726da8cfb4680efb", "c2c89a8b10ca74ec5a350a59fb762fb6", "dd3i270600_991e33d7eb74_d3b6e7179fd9", 0x1301, true, false, 4},
+		// After a HelloRetryRequest JA3 and JA4 are the first ClientHello's (tshark's
+		// first row; nDPI's JA3), JA3S the real ServerHello's.
+		{"dtls13-hrr", "", VersionDTLS13, "320d2222212f652e923c3458b463c5b4", "c2c89a8b10ca74ec5a350a59fb762fb6", "dd3i270600_991e33d7eb74_10f9deb96590", 0x1301, true, false, 4},
+		{"dtls13-wolfssl", "", VersionDTLS13, "ab7ea25b30fb7a01b2705f9286cdca5b", "c2c89a8b10ca74ec5a350a59fb762fb6", "dd3i270500_991e33d7eb74_06a427f2011b", 0x1301, true, false, 4},
 		{"openssl3-dtls10", "dtls.example.test", VersionDTLS10, "433c7899c15ff2fb595d12853c53be68", "e3e0a2ca395d2aefb0de956e2dacb58a", "dd1d0907tt_c491f621fb4c_195413a0cc0f", 0xc00a, false, true, 6},
 		{"openssl3-dtls12", "dtls.example.test", VersionDTLS12, "096df697a18c538158d6a52abc65a0db", "eff0655f7bb8bb065a13f7242867ed33", "dd2d2808tt_d943125447b4_3c5a66c06c35", 0xc02c, false, true, 6},
 		{"dtls-webrtc-stun", "", VersionDTLS10, "69b4c10438dd27f06b1a694c67e63ba1", "1cfcbe58451407e23669f1dd08565519", "dd1i730400_4a43a1544aeb_dbc12469f409", 0xc00a, false, true, 11},

@@ -223,7 +223,7 @@ func (m *ClientHello) unmarshal(msg []byte, dtls bool) error {
 		return errCHCompression
 	}
 	if compression.Empty() {
-		return errCHCompressionLen
+		m.violate(errCHCompressionLen) // the list must hold "null" at least
 	}
 	m.CompressionMethods = compression
 	// Extensions are optional before TLS 1.3 (RFC 5246 §7.4.1.2).
