@@ -28,7 +28,9 @@ func (c *Classifier) datagram(in *Input) (Verdict, bool) {
 		return Verdict{Class: ClassPlaintext, App: app}, true
 	}
 	if v, done, ok := classifyQUIC(in); ok {
-		v.QUICVersion = firstQUICVersion(in.Client)
+		if v.QUICVersion == 0 {
+			v.QUICVersion = firstQUICVersion(in.Client)
+		}
 		return v, done
 	}
 	if v, done, ok := classifyDTLS(in); ok {

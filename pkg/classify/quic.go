@@ -907,7 +907,9 @@ func classifyQUIC(in *Input) (v Verdict, done, ok bool) {
 		if !h.ServerHelloSeen && !noMore && in.ServerMore && !h.ClientPastInitial {
 			return Verdict{}, false, true
 		}
-		v := Verdict{Class: ClassTLS, Version: VersionTLS13, AppOther: "quic"}
+		// The version is the one the ClientHello travelled in: after Version
+		// Negotiation that is not the client's first.
+		v := Verdict{Class: ClassTLS, Version: VersionTLS13, AppOther: "quic", QUICVersion: h.Version}
 		var sh *ServerHello
 		if h.ServerHelloSeen {
 			sh = &h.ServerHello

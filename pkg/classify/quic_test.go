@@ -387,6 +387,11 @@ func TestQUICRecorded(t *testing.T) {
 			if n != tt.atCount {
 				t.Errorf("verdict after datagram %d, want %d", n, tt.atCount)
 			}
+			// The version is the one the ClientHello came in: forcing-vn opens with a
+			// reserved version to provoke Version Negotiation, then speaks version 1.
+			if want, ok := map[string]uint32{"forcing-vn": 1, "quicgo-v2": 0x6b3343cf, "draft29": 0xff00001d, "chrome-cloudflare-v1": 1}[tt.name]; ok && v.QUICVersion != want {
+				t.Errorf("QUICVersion %#x, want %#x", v.QUICVersion, want)
+			}
 		})
 	}
 }
