@@ -121,6 +121,7 @@ func helloVerdict(v *Verdict, ch *ClientHello, sh *ServerHello, transport byte) 
 		v.Group = sh.SelectedGroup
 		v.ALPNServer = string(sh.ALPN)
 		v.JA3S = sh.JA3S()
+		v.HeartbeatAccepted = slices.Contains(sh.Extensions, extensionHeartbeat)
 		// As resumed() for TCP: in TLS 1.3 the server accepted a PSK; before, it
 		// echoed the client's session ID.
 		if v.Version.Normalized() == VersionTLS13 {

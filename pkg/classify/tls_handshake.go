@@ -41,6 +41,7 @@ const (
 	extensionSupportedGroups      uint16 = 10     // RFC 8422 §5.1.1, RFC 8446 §4.2.7
 	extensionECPointFormats       uint16 = 11     // RFC 8422 §5.1.2
 	extensionSignatureAlgorithms  uint16 = 13     // RFC 8446 §4.2.3
+	extensionHeartbeat            uint16 = 15     // RFC 6520 §2
 	extensionALPN                 uint16 = 16     // RFC 7301 §3.1
 	extensionExtendedMasterSecret uint16 = 23     // RFC 7627 §5.1
 	extensionSessionTicket        uint16 = 35     // RFC 5077 §3.2

@@ -244,3 +244,26 @@ func TestServerHelloUnreadableVersion(t *testing.T) {
 		t.Errorf("after a valid hello: err %v, Version %v, Violation %v", err, m.Version(), m.Violation)
 	}
 }
+
+// TestHeartbeatAccepted: a ServerHello that carries the heartbeat extension agreed to
+// heartbeats (RFC 6520 §2), the precondition of Heartbleed.
+func TestHeartbeatAccepted(t *testing.T) {
+	f := validSH()
+	var m ServerHello
+	if err := m.Unmarshal(buildServerHello(f)); err != nil {
+		t.Fatal(err)
+	}
+	var v Verdict
+	helloVerdict(&v, nil, &m, 't')
+	if v.HeartbeatAccepted {
+		t.Error("heartbeat accepted without the extension")
+	}
+	f.exts = append(slices.Clone(f.exts), testExtension{extensionHeartbeat, []byte{1}}) // peer_allowed_to_send
+	if err := m.Unmarshal(buildServerHello(f)); err != nil {
+		t.Fatal(err)
+	}
+	helloVerdict(&v, nil, &m, 't')
+	if !v.HeartbeatAccepted {
+		t.Error("heartbeat extension in the ServerHello not reported")
+	}
+}

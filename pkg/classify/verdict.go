@@ -86,9 +86,15 @@ type Verdict struct {
 	ClientCert  bool
 	ECH         bool
 	PQ          bool // the key exchange offered a post-quantum hybrid
-	// Heartbeat is true when heartbeat records (RFC 6520; Heartbleed\'s vector) crossed in clear.
-	Heartbeat  bool
-	ServerCert *CertInfo
+	// Heartbeat is true when heartbeat records (RFC 6520; Heartbleed\'s vector) crossed
+	// in clear before the verdict.
+	Heartbeat bool
+	// HeartbeatAccepted is true when the server's hello carries the heartbeat
+	// extension (RFC 6520 §2): the peers agreed to heartbeats, which a server on an
+	// OpenSSL vulnerable to Heartbleed (CVE-2014-0160) needs to leak memory. Heartbeat
+	// records themselves usually come after the handshake, when the flow is decided.
+	HeartbeatAccepted bool
+	ServerCert        *CertInfo
 	// Via names a tunnel the verdict was found inside ("socks"); the rest of the
 	// verdict is the tunnelled connection's.
 	Via string

@@ -14,44 +14,45 @@ import (
 // Flow is one flow as written in JSON and NDJSON output. Field names are a stable
 // contract (see DESIGN.md): scripts and tests read them.
 type Flow struct {
-	Transport        string    `json:"transport"`
-	Client           string    `json:"client"`
-	Server           string    `json:"server"`
-	FirstSeen        time.Time `json:"first_seen"`
-	LastSeen         time.Time `json:"last_seen"`
-	Packets          uint64    `json:"packets"`
-	Bytes            uint64    `json:"bytes"`
-	Class            string    `json:"class"`
-	TLSVersion       string    `json:"tls_version"`
-	TLSVersionDetail string    `json:"tls_version_detail,omitempty"` // drafts and experiments spelled out: "TLS1.3-draft23"
-	AppProtocol      string    `json:"app_protocol"`
-	StartTLS         bool      `json:"starttls"`
-	SNI              string    `json:"sni"`
-	ALPN             []string  `json:"alpn"`
-	ALPNSelected     string    `json:"alpn_selected"`
-	Cipher           string    `json:"cipher"`
-	Group            string    `json:"group"`
-	JA3              string    `json:"ja3"`
-	JA3S             string    `json:"ja3s"`
-	JA4              string    `json:"ja4"`
-	Resumed          bool      `json:"resumed"`
-	HRR              bool      `json:"hrr"`
-	ClientCert       bool      `json:"client_cert"`
-	ECH              bool      `json:"ech"`
-	PostQuantum      bool      `json:"post_quantum"`
-	Heartbeat        bool      `json:"heartbeat,omitempty"`
-	ServerCert       *CertJSON `json:"server_cert,omitempty"`
-	Internal         bool      `json:"internal"`
-	ClientName       string    `json:"client_name"`
-	ServerName       string    `json:"server_name"`
-	Midstream        bool      `json:"midstream"`
-	Via              string    `json:"via,omitempty"` // a tunnel the verdict was found inside ("socks")
-	QUICVersion      string    `json:"quic_version,omitempty"`
-	Reason           string    `json:"reason,omitempty"`
-	ParseError       string    `json:"parse_error,omitempty"`
-	Violation        string    `json:"violation,omitempty"`
-	Exempt           string    `json:"exempt,omitempty"` // reason of the exemption that waived a violation
-	pairKey          pairKey
+	Transport         string    `json:"transport"`
+	Client            string    `json:"client"`
+	Server            string    `json:"server"`
+	FirstSeen         time.Time `json:"first_seen"`
+	LastSeen          time.Time `json:"last_seen"`
+	Packets           uint64    `json:"packets"`
+	Bytes             uint64    `json:"bytes"`
+	Class             string    `json:"class"`
+	TLSVersion        string    `json:"tls_version"`
+	TLSVersionDetail  string    `json:"tls_version_detail,omitempty"` // drafts and experiments spelled out: "TLS1.3-draft23"
+	AppProtocol       string    `json:"app_protocol"`
+	StartTLS          bool      `json:"starttls"`
+	SNI               string    `json:"sni"`
+	ALPN              []string  `json:"alpn"`
+	ALPNSelected      string    `json:"alpn_selected"`
+	Cipher            string    `json:"cipher"`
+	Group             string    `json:"group"`
+	JA3               string    `json:"ja3"`
+	JA3S              string    `json:"ja3s"`
+	JA4               string    `json:"ja4"`
+	Resumed           bool      `json:"resumed"`
+	HRR               bool      `json:"hrr"`
+	ClientCert        bool      `json:"client_cert"`
+	ECH               bool      `json:"ech"`
+	PostQuantum       bool      `json:"post_quantum"`
+	Heartbeat         bool      `json:"heartbeat,omitempty"`
+	HeartbeatAccepted bool      `json:"heartbeat_accepted,omitempty"` // the server agreed to TLS heartbeats (RFC 6520)
+	ServerCert        *CertJSON `json:"server_cert,omitempty"`
+	Internal          bool      `json:"internal"`
+	ClientName        string    `json:"client_name"`
+	ServerName        string    `json:"server_name"`
+	Midstream         bool      `json:"midstream"`
+	Via               string    `json:"via,omitempty"` // a tunnel the verdict was found inside ("socks")
+	QUICVersion       string    `json:"quic_version,omitempty"`
+	Reason            string    `json:"reason,omitempty"`
+	ParseError        string    `json:"parse_error,omitempty"`
+	Violation         string    `json:"violation,omitempty"`
+	Exempt            string    `json:"exempt,omitempty"` // reason of the exemption that waived a violation
+	pairKey           pairKey
 }
 
 // CertJSON is the server certificate's clear-text identity (TLS 1.2 and earlier).
@@ -174,36 +175,37 @@ func NewBuilder(pol *policy.Policy, names Namer) *Builder {
 func (b *Builder) Add(r *flow.Record) {
 	v := &r.Verdict
 	f := Flow{
-		Transport:        r.Transport(),
-		Client:           r.Client.String(),
-		Server:           r.Server.String(),
-		FirstSeen:        r.FirstSeen,
-		LastSeen:         r.LastSeen,
-		Packets:          r.Packets(),
-		Bytes:            r.Bytes(),
-		Class:            v.Class.String(),
-		TLSVersion:       v.Version.String(),
-		TLSVersionDetail: detailIfDifferent(v.Version),
-		AppProtocol:      appName(v),
-		StartTLS:         v.StartTLS,
-		SNI:              v.SNI,
-		ALPN:             v.ALPN,
-		ALPNSelected:     v.ALPNServer,
-		JA3:              v.JA3,
-		JA3S:             v.JA3S,
-		JA4:              v.JA4,
-		Resumed:          v.Resumed,
-		HRR:              v.HRR,
-		ClientCert:       v.ClientCert,
-		ECH:              v.ECH,
-		PostQuantum:      v.PQ,
-		Heartbeat:        v.Heartbeat,
-		Internal:         b.pol.IsInternal(r.Client.Addr()) && b.pol.IsInternal(r.Server.Addr()),
-		Midstream:        r.Midstream,
-		Via:              v.Via,
-		QUICVersion:      classify.QUICVersionName(v.QUICVersion),
-		Reason:           v.Reason,
-		ParseError:       v.ParseError,
+		Transport:         r.Transport(),
+		Client:            r.Client.String(),
+		Server:            r.Server.String(),
+		FirstSeen:         r.FirstSeen,
+		LastSeen:          r.LastSeen,
+		Packets:           r.Packets(),
+		Bytes:             r.Bytes(),
+		Class:             v.Class.String(),
+		TLSVersion:        v.Version.String(),
+		TLSVersionDetail:  detailIfDifferent(v.Version),
+		AppProtocol:       appName(v),
+		StartTLS:          v.StartTLS,
+		SNI:               v.SNI,
+		ALPN:              v.ALPN,
+		ALPNSelected:      v.ALPNServer,
+		JA3:               v.JA3,
+		JA3S:              v.JA3S,
+		JA4:               v.JA4,
+		Resumed:           v.Resumed,
+		HRR:               v.HRR,
+		ClientCert:        v.ClientCert,
+		ECH:               v.ECH,
+		PostQuantum:       v.PQ,
+		Heartbeat:         v.Heartbeat,
+		HeartbeatAccepted: v.HeartbeatAccepted,
+		Internal:          b.pol.IsInternal(r.Client.Addr()) && b.pol.IsInternal(r.Server.Addr()),
+		Midstream:         r.Midstream,
+		Via:               v.Via,
+		QUICVersion:       classify.QUICVersionName(v.QUICVersion),
+		Reason:            v.Reason,
+		ParseError:        v.ParseError,
 	}
 	if f.ALPN == nil {
 		f.ALPN = []string{}
