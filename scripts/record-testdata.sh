@@ -6,14 +6,16 @@
 # Builds a small private network out of Linux network namespaces (ta-sw holds
 # a bridge, every other ta-* namespace is one "host" attached to it through a
 # veth pair), runs real servers inside those namespaces (openssl s_server,
-# nginx, PostgreSQL, redis-server, sshd, dnsmasq and test/tlspeer) and real
-# clients against them (openssl s_client, curl, psql, redis-cli, ssh, dig,
-# test/tlspeer), and records each scenario with tcpdump on the bridge. Then
+# nginx, PostgreSQL, redis-server, sshd, dnsmasq, an OpenVPN server and
+# test/tlspeer) and real clients against them (openssl s_client, curl, psql,
+# redis-cli, ssh, dig, an OpenVPN client, test/tlspeer), and records each
+# scenario with tcpdump on the bridge. Then
 # scripts/testdata/expected.py reads every capture back with tshark and
 # writes testdata/pcaps/expected.tsv and testdata/pcaps/README.md from what
 # tshark sees (so client ports etc. always match the recorded files).
 #
-# Addresses: 10.77.0.0/24 and fd00:77::/64 exist only inside the ta-* namespaces; no traffic leaves them. Everything
+# Addresses: 10.77.0.0/24 and fd00:77::/64 (and the OpenVPN tunnel's
+# 10.78.0.0/24) exist only inside the ta-* namespaces; no traffic leaves them. Everything
 # started here (namespaces, processes, temp dir) is removed on exit, and a
 # leftover from an interrupted run is removed at the start, so the script can
 # simply be run again.
@@ -22,7 +24,7 @@
 #   iproute2 ethtool tcpdump tshark (+ wireshark-common for editcap/capinfos)
 #   openssl nginx-light postgresql postgresql-client redis-server redis-tools
 #   openssh-server openssh-client curl bind9-dnsutils dnsmasq-base tcpreplay
-#   python3-minimal
+#   openvpn iputils-ping python3-minimal
 # Go (the project's toolchain, go.mod version) must already be installed; it
 # builds test/tlspeer.
 #
@@ -54,6 +56,7 @@ declare -A PKG_OF=(
 	[/usr/sbin/sshd]=openssh-server [ssh]=openssh-client [ssh-keygen]=openssh-client
 	[curl]=curl [dig]=bind9-dnsutils [dnsmasq]=dnsmasq-base
 	[python3]=python3-minimal [tcprewrite]=tcpreplay [runuser]=util-linux [ss]=iproute2
+	[openvpn]=openvpn [ping]=iputils-ping
 )
 install_packages() {
 	local missing=() c
@@ -728,6 +731,87 @@ rec_demo() {
 		"$KEYS/demo-mix.pcapng.keys"
 }
 
+# OpenVPN in TLS mode, as deployed: `openvpn --server` (multi-client mode) in
+# the server namespace, `openvpn --client` in the client namespace, each with
+# its own tun device (tunnel 10.78.0.0/24, server 10.78.0.1). The capture on
+# br0 sees only the outer UDP/TCP packets: the control channel (two hard
+# resets, then the TLS handshake in P_CONTROL_V1 packets, acknowledged with
+# P_ACK_V1) and the data channel (P_DATA_V2). Each session runs until the
+# client logs "Initialization Sequence Completed" and one ping has crossed
+# the tunnel, then both ends are stopped.
+OVPN_NET=10.78.0.0 OVPN_SRV=10.78.0.1
+ovpn_session() { # proto(udp|tcp) port [--both args...] [--server args...] [--client args...]
+	local proto=$1 port=$2 side=both sp=udp cp=udp a
+	shift 2
+	local both=() srv=() cli=()
+	for a in "$@"; do
+		case $a in
+		--both | --server | --client) side=${a#--} ;;
+		*) case $side in both) both+=("$a") ;; server) srv+=("$a") ;; client) cli+=("$a") ;; esac ;;
+		esac
+	done
+	[[ $proto == tcp ]] && sp=tcp-server cp=tcp-client
+	bg "openvpn-server-$CAP_NAME" server openvpn --server "$OVPN_NET" 255.255.255.0 --topology subnet \
+		--dev tun --proto "$sp" --local "$S" --port "$port" --ca "$PKI/ca.pem" --cert "$PKI/server.pem" \
+		--key "$PKI/server.key" --dh none --remote-cert-tls client --verb 3 "${both[@]}" "${srv[@]}"
+	local spid=$LAST_BG
+	wait_port server "$proto" "$port" "$spid"
+	bg "openvpn-client-$CAP_NAME" client openvpn --client --dev tun --proto "$cp" --remote "$S" "$port" \
+		--nobind --ca "$PKI/ca.pem" --cert "$PKI/client.pem" --key "$PKI/client.key" \
+		--remote-cert-tls server --verify-x509-name api.internal name --verb 3 "${both[@]}" "${cli[@]}"
+	local cpid=$LAST_BG log=$WORK/log/openvpn-client-$CAP_NAME.log
+	local i
+	for ((i = 0; i < 400; i++)); do
+		grep -q 'Initialization Sequence Completed' "$log" && break
+		kill -0 "$cpid" 2>/dev/null || break
+		sleep 0.05
+	done
+	grep -q 'Initialization Sequence Completed' "$log" ||
+		die "openvpn tunnel for $CAP_NAME did not come up: $(tail -5 "$log"; tail -5 "$WORK/log/openvpn-server-$CAP_NAME.log")"
+	nsx client ping -c 1 -W 5 "$OVPN_SRV" >>"$WORK/log/ping-$CAP_NAME.log" 2>&1 ||
+		die "no ping across the tunnel for $CAP_NAME: $(tail -3 "$WORK/log/ping-$CAP_NAME.log")"
+	OVPN_CONTROL=$(sed -n 's/.*Control Channel: \(TLSv[0-9.]*\),.*/\1/p' "$log" | head -1)
+	kill -TERM "$cpid"
+	wait_pid "$cpid" 5
+	kill -TERM "$spid"
+	wait_pid "$spid" 5
+}
+
+rec_openvpn() {
+	local sw="OpenVPN $V_OPENVPN (OpenSSL $V_OPENSSL) --server / --client"
+	local ta=$PKI/ovpn-ta.key
+	openvpn --genkey secret "$ta"
+
+	cap_start openvpn-udp.pcap "${BRCAP[@]}" "$(pair "$C" "$S")"
+	ovpn_session udp 1194
+	[[ $OVPN_CONTROL == TLSv1.3 ]] || die "$CAP_NAME: control channel $OVPN_CONTROL, want TLSv1.3"
+	cap_stop
+	manifest openvpn-udp.pcap "udp/1194:class=tls,ver=TLS1.3,app=openvpn" "tunnel_data" 1 "$sw" \
+		"OpenVPN over UDP on its default port 1194, TLS mode with default settings (no --tls-auth): hard resets, then a TLS 1.3 handshake (no SNI; client certificate CN=batch.internal) carried in P_CONTROL_V1 packets, the pushed options, and one ping across the tunnel (P_DATA_V2)"
+
+	cap_start openvpn-udp-tls-auth.pcap "${BRCAP[@]}" "$(pair "$C" "$S")"
+	ovpn_session udp 4443 --both --auth SHA256 --server --tls-auth "$ta" 0 --client --tls-auth "$ta" 1
+	[[ $OVPN_CONTROL == TLSv1.3 ]] || die "$CAP_NAME: control channel $OVPN_CONTROL, want TLSv1.3"
+	cap_stop
+	manifest openvpn-udp-tls-auth.pcap "udp/4443:class=tls,ver=TLS1.3,app=openvpn,hmac=32" "tunnel_data" 1 "$sw" \
+		"OpenVPN over UDP on port 4443 (not 1194) with --tls-auth and --auth SHA256: every control packet carries a 32-byte HMAC and a replay ID (packet ID and time) in front of its acknowledgements and the TLS 1.3 handshake; one ping across the tunnel"
+
+	cap_start openvpn-tcp-tls12.pcap "${BRCAP[@]}" "$(pair "$C" "$S")"
+	ovpn_session tcp 4443 --both --auth SHA512 --tls-version-max 1.2 --server --tls-auth "$ta" 0 \
+		--client --tls-auth "$ta" 1
+	[[ $OVPN_CONTROL == TLSv1.2 ]] || die "$CAP_NAME: control channel $OVPN_CONTROL, want TLSv1.2"
+	cap_stop
+	manifest openvpn-tcp-tls12.pcap "tcp/4443:class=tls,ver=TLS1.2,app=openvpn,hmac=64" "tunnel_data" 1 "$sw" \
+		"OpenVPN over TCP (proto tcp-server / tcp-client) on port 4443 with --tls-auth, --auth SHA512 (64-byte HMAC) and --tls-version-max 1.2: every packet has a 2-byte length in front; a TLS 1.2 handshake (ServerHello, Certificate in clear); one ping across the tunnel"
+
+	cap_start openvpn-udp-tls-crypt.pcap "${BRCAP[@]}" "$(pair "$C" "$S")"
+	ovpn_session udp 1194 --both --tls-crypt "$ta"
+	[[ $OVPN_CONTROL == TLSv1.3 ]] || die "$CAP_NAME: control channel $OVPN_CONTROL, want TLSv1.3"
+	cap_stop
+	manifest openvpn-udp-tls-crypt.pcap "udp/1194:class=unknown,tunnel=openvpn,tlscrypt=true" "tunnel_data" 1 "$sw" \
+		"OpenVPN over UDP on 1194 with --tls-crypt: opcodes, session IDs and packet IDs are in clear, but the control channel (the TLS 1.3 handshake inside) is encrypted with the pre-shared key, so nothing says TLS or names a version: the flow must stay unknown; one ping across the tunnel"
+}
+
 versions() {
 	V_OPENSSL=$(openssl version | awk '{print $2}')
 	V_NGINX=$(nginx -v 2>&1 | sed 's|.*nginx/||')
@@ -739,6 +823,7 @@ versions() {
 	V_DNSMASQ=$(dnsmasq --version | awk 'NR==1{print $3}')
 	V_GO=$(go env GOVERSION | sed 's/^go//')
 	V_TCPREWRITE=$(tcprewrite --version 2>&1 | awk 'NR==1{print $3}')
+	V_OPENVPN=$(openvpn --version | awk 'NR==1{print $2}')
 	V_TCPDUMP=$(tcpdump --version 2>&1 | awk 'NR==1{print $3}')
 	V_LIBPCAP=$(tcpdump --version 2>&1 | awk '/libpcap/{print $3}')
 	V_TSHARK=$(tshark --version 2>/dev/null | awk 'NR==1{print $3}')
@@ -778,6 +863,7 @@ main() {
 	rec_vlan
 	rec_cooked
 	rec_demo
+	rec_openvpn
 	offloads on
 	rec_go_offloads_on
 	offloads off
@@ -794,6 +880,7 @@ main() {
 		openssh	$V_SSH
 		dig	$V_DIG
 		dnsmasq	$V_DNSMASQ
+		openvpn	$V_OPENVPN
 		go	$V_GO
 		tcpdump	$V_TCPDUMP
 		libpcap	$V_LIBPCAP

@@ -6,6 +6,9 @@ the manifest it reads the packets back with tshark and derives, per TCP/UDP
 flow, who the client and server are, whether the bytes are TLS, SSH or
 plaintext, the negotiated TLS version (ServerHello), the SNI (ClientHello)
 and the ALPN the server selected (ServerHello, so only visible up to TLS 1.2).
+OpenVPN flows are read through tshark's OpenVPN dissector, which hands the
+control channel to its TLS dissector: their class and version come from the
+TLS handshake found there.
 The manifest says what each capture was meant to contain ("expect" entries
 keyed by server port, plus file-level checks); anything that does not match
 what tshark sees is an error, so a bad recording is never written out.
@@ -46,6 +49,7 @@ FIELDS = [
     "tls.handshake.random",
     "tcp.segment.count",
     "vlan.id",
+    "openvpn.opcode",
 ]
 
 # app_protocol -> tshark dissector that must show up in the flow
@@ -56,7 +60,16 @@ APP_DISSECTOR = {
     "dns": "dns",
     "ssh": "ssh",
     "smtp": "smtp",
+    "openvpn": "openvpn",
 }
+
+# tunnels whose inner handshake tshark dissects (the "tunnel=" expect attribute)
+TUNNELS = {"openvpn"}
+
+# OpenVPN opcodes (openvpn src/openvpn/ssl_pkt.h)
+OVPN_HARD_RESET_CLIENT_V2 = 0x07
+OVPN_HARD_RESET_SERVER_V2 = 0x08
+OVPN_DATA = {0x06, 0x09}  # P_DATA_V1, P_DATA_V2
 
 TLS_VERSIONS = {0x0300: "SSL3", 0x0301: "TLS1.0", 0x0302: "TLS1.1", 0x0303: "TLS1.2", 0x0304: "TLS1.3"}
 
@@ -85,7 +98,13 @@ def run(cmd):
 
 
 class Expect:
-    """One "proto/port[@addr]:class=..,ver=..,app=..,starttls=.." entry."""
+    """One "proto/port[@addr]:class=..,ver=..,app=..,starttls=.." entry.
+
+    OpenVPN flows add "tunnel=openvpn" (implied by app=openvpn) so that tshark
+    dissects them as OpenVPN, and say how the control channel is protected,
+    since tshark cannot tell by itself: "hmac=N" for --tls-auth with an N-byte
+    HMAC, "tlscrypt=true" for --tls-crypt, neither for no protection.
+    """
 
     def __init__(self, text):
         key, _, attrs = text.partition(":")
@@ -97,19 +116,61 @@ class Expect:
         self.ver = kv.get("ver", "")
         self.app = kv.get("app", "")
         self.starttls = kv.get("starttls", "false")
+        self.tunnel = kv.get("tunnel", "openvpn" if self.app == "openvpn" else "")
+        self.hmac = int(kv.get("hmac", "0"))
+        self.tlscrypt = kv.get("tlscrypt", "false") == "true"
         if self.app and self.app not in APP_DISSECTOR:
             raise Fail("unknown app %r in %r" % (self.app, text))
+        if self.tunnel and self.tunnel not in TUNNELS:
+            raise Fail("unknown tunnel %r in %r" % (self.tunnel, text))
+        if (self.hmac or self.tlscrypt) and self.tunnel != "openvpn":
+            raise Fail("hmac/tlscrypt without tunnel=openvpn in %r" % text)
+        if self.hmac and not 20 <= self.hmac <= 64:
+            # tshark's openvpn.tls_auth_hmac_size accepts 20 (SHA-1) to 64 (SHA-512)
+            raise Fail("hmac=%d in %r: tshark only dissects 20 to 64" % (self.hmac, text))
+        if self.hmac and self.tlscrypt:
+            raise Fail("both hmac and tlscrypt in %r" % text)
 
     def matches(self, proto, addr, port):
         return self.proto == proto and self.port == port and (not self.addr or self.addr == addr)
 
     def decode_as(self):
         """tshark -d arguments so the flow is dissected as what it should be."""
+        if self.tunnel:
+            return "%s.port==%d,%s" % (self.proto, self.port, self.tunnel)
         if self.cls == "tls" and self.starttls != "true":
             return "%s.port==%d,tls" % (self.proto, self.port)
         if self.app:
             return "%s.port==%d,%s" % (self.proto, self.port, APP_DISSECTOR[self.app])
         return None
+
+    def prefs(self):
+        """tshark -o preferences the flow needs (they apply to the whole capture)."""
+        if self.tunnel != "openvpn":
+            return []
+        if self.tlscrypt:
+            return ["openvpn.tls_crypt:TRUE"]
+        # never let tshark guess whether there is an HMAC, nor its length
+        p = ["openvpn.tls_auth_detection_override:TRUE", "openvpn.tls_auth:%s" % ("TRUE" if self.hmac else "FALSE")]
+        if self.hmac:
+            p.append("openvpn.tls_auth_hmac_size:%d" % self.hmac)
+        return p
+
+
+def tshark_args(expects):
+    """-d and -o arguments for one capture; Fail when its entries need conflicting preferences."""
+    args = []
+    for d in sorted({d for d in (e.decode_as() for e in expects) if d}):
+        args += ["-d", d]
+    prefs = {}
+    for e in expects:
+        for p in e.prefs():
+            k, _, val = p.partition(":")
+            if prefs.setdefault(k, val) != val:
+                raise Fail("conflicting tshark preference %s: %s and %s" % (k, prefs[k], val))
+    for k in sorted(prefs):
+        args += ["-o", "%s:%s" % (k, prefs[k])]
+    return args
 
 
 def first(v):
@@ -133,11 +194,9 @@ class Flow:
         self.pkts.append(p)
 
 
-def read_packets(path, decodes, keylog=None):
+def read_packets(path, targs, keylog=None):
     cmd = ["tshark", "-r", path, "-n", "-T", "fields", "-E", "separator=\t", "-E", "occurrence=a",
-           "-E", "aggregator=|", "-E", "quote=n"]
-    for d in decodes:
-        cmd += ["-d", d]
+           "-E", "aggregator=|", "-E", "quote=n"] + targs
     if keylog:
         cmd += ["-o", "tls.keylog_file:" + keylog]
     for f in FIELDS:
@@ -150,9 +209,9 @@ def read_packets(path, decodes, keylog=None):
     return pkts
 
 
-def analyse(path, decodes):
+def analyse(path, targs):
     flows = collections.OrderedDict()
-    pkts = read_packets(path, decodes)
+    pkts = read_packets(path, targs)
     for p in pkts:
         if p["tcp.stream"] and p["tcp.srcport"]:
             key = ("tcp", first(p["tcp.stream"]))
@@ -209,8 +268,17 @@ def derive(flow):
             n = int(first(p["udp.length"]) or 8) - 8
             if n > 0:
                 data.append((d, b"?" * n))
+    protocols = set()
+    for p in pkts:
+        protocols.update(p["frame.protocols"].split(":"))
     ch_at = next((i for i, (d, b) in enumerate(data) if d == "c2s" and is_client_hello(b)), None)
-    if ch_at is not None:
+    if "openvpn" in protocols:
+        # The bytes are OpenVPN packets; what they carry is read from tshark's
+        # dissection of the control channel below: a ClientHello there makes
+        # the flow tls, no TLS handshake message at all (--tls-crypt encrypts
+        # the control channel) leaves it unknown.
+        cls, starttls = "openvpn", False
+    elif ch_at is not None:
         cls, starttls = "tls", ch_at > 0
     elif any(b.startswith(b"SSH-") for _, b in data):
         cls, starttls = "ssh", False
@@ -220,9 +288,9 @@ def derive(flow):
         cls, starttls = "unknown", False
 
     v = dict(proto=proto, client=client, server=server, cls=cls, starttls=starttls, version="",
-             sni="", alpn="", hellos=[], server_hellos=[], client_cert=False, protocols=set())
+             sni="", alpn="", hellos=[], server_hellos=[], client_cert=False, protocols=protocols,
+             ovpn_opcodes=dict(c2s=[], s2c=[]))
     for p in pkts:
-        v["protocols"].update(p["frame.protocols"].split(":"))
         types = p["tls.handshake.type"].split("|") if p["tls.handshake.type"] else []
         s, _ = src_dst(p)
         sp, _ = ports(p, proto)
@@ -240,6 +308,11 @@ def derive(flow):
                                            alpn=first(p["tls.handshake.extensions_alpn_str"])))
         if "11" in types and from_client:
             v["client_cert"] = True
+        if p["openvpn.opcode"]:
+            v["ovpn_opcodes"]["c2s" if from_client else "s2c"] += [
+                int(o, 16) for o in p["openvpn.opcode"].split("|")]
+    if cls == "openvpn":
+        v["cls"] = cls = "tls" if v["hellos"] else "unknown"
     if cls == "tls":
         if not v["hellos"]:
             raise Fail("stream %s: TLS ClientHello in the bytes but tshark did not dissect it" % flow.sid)
@@ -250,14 +323,13 @@ def derive(flow):
     return v
 
 
-def decrypted_alpn(path, decodes, keylog):
+def decrypted_alpn(path, targs, keylog):
     """ALPN from EncryptedExtensions (TLS 1.3), per tcp stream, using the key log."""
     if not keylog or not os.path.exists(keylog):
         return {}
     cmd = ["tshark", "-r", path, "-n", "-o", "tls.keylog_file:" + keylog, "-Y", "tls.handshake.type == 8",
            "-T", "fields", "-E", "occurrence=f", "-e", "tcp.stream", "-e", "tls.handshake.extensions_alpn_str"]
-    for d in decodes:
-        cmd += ["-d", d]
+    cmd += targs
     out = {}
     for line in run(cmd).splitlines():
         sid, _, alpn = line.partition("\t")
@@ -308,6 +380,10 @@ def check_capture(row, pkts, verdicts, info):
         elif name == "ipv6":
             if not all(":" in v["client"][0] for v in verdicts):
                 errs.append("not all flows are IPv6")
+        elif name == "tunnel_data":
+            ops = [v["ovpn_opcodes"] for v in verdicts]
+            if not ops or not all(OVPN_DATA & set(o["c2s"]) and OVPN_DATA & set(o["s2c"]) for o in ops):
+                errs.append("no OpenVPN data packets in both directions (tunnel not up?)")
         elif name == "pcapng":
             if "pcapng" not in info.get("File type", ""):
                 errs.append("file type %r is not pcapng" % info.get("File type"))
@@ -322,10 +398,10 @@ def check_capture(row, pkts, verdicts, info):
 def process(row, pcaps):
     path = os.path.join(pcaps, row["file"])
     expects = [Expect(e) for e in row["expect"].split()]
-    decodes = sorted({d for d in (e.decode_as() for e in expects) if d})
-    pkts, flows = analyse(path, decodes)
+    targs = tshark_args(expects)
+    pkts, flows = analyse(path, targs)
     info = capinfo(path)
-    keyalpn = decrypted_alpn(path, decodes, row["keylog"])
+    keyalpn = decrypted_alpn(path, targs, row["keylog"])
     verdicts, errs, out = [], [], []
     for f in flows:
         v = derive(f)
@@ -347,7 +423,15 @@ def process(row, pcaps):
         if e.app and APP_DISSECTOR[e.app] not in v["protocols"]:
             errs.append("%s: tshark does not see %s (%s) in it: %s" % (
                 what, e.app, APP_DISSECTOR[e.app], sorted(v["protocols"])))
+        if e.tunnel == "openvpn":
+            ops = v["ovpn_opcodes"]
+            if ops["c2s"][:1] != [OVPN_HARD_RESET_CLIENT_V2] or ops["s2c"][:1] != [OVPN_HARD_RESET_SERVER_V2]:
+                errs.append("%s: does not open with the OpenVPN hard resets (opcodes %s / %s)" % (
+                    what, ops["c2s"][:3], ops["s2c"][:3]))
+        elif "openvpn" in v["protocols"]:
+            errs.append("%s: tshark dissects OpenVPN in it but no tunnel=openvpn is expected" % what)
         v["app"] = e.app
+        v["tunnel"] = e.tunnel
         v["decrypted_alpn"] = keyalpn.get(f.sid) if f.proto == "tcp" else None
         out.append([row["file"], f.proto, endpoint(*v["client"]), endpoint(*v["server"]), v["cls"],
                     v["version"], e.app, "true" if v["starttls"] else "false", v["sni"], v["alpn"]])
@@ -369,6 +453,8 @@ def flow_summary(v):
         parts.append(v["version"])
     if v["app"]:
         parts.append(v["app"])
+    elif v.get("tunnel"):
+        parts.append("(%s, control channel encrypted)" % v["tunnel"])
     if v["starttls"]:
         parts.append("STARTTLS")
     if v["sni"]:
@@ -412,7 +498,12 @@ so they always match the captures (client ports change with every recording).
   checksums left unfilled.
 - Servers use a throwaway CA; the server certificate (RSA 2048, CN
   api.internal) lists every test name and address; the mutual-TLS client
-  certificate is CN batch.internal.
+  certificate is CN batch.internal. The OpenVPN server and client use the
+  same two certificates (and, for --tls-auth/--tls-crypt, a throwaway static
+  key from `openvpn --genkey secret`).
+- OpenVPN: `openvpn --server 10.78.0.0 255.255.255.0` in `ta-server`,
+  `openvpn --client` in `ta-client`, each with a tun device in its own
+  namespace; br0 sees only the outer UDP/TCP packets between the two hosts.
 - The last recording took about {seconds} s on a 2-core machine (Debian
   {debian}, kernel {kernel}), plus about {check_seconds} s to read every
   capture back with tshark; installing missing packages comes on top.
@@ -426,7 +517,8 @@ Software: {software}.
 Packages the script installs when missing (apt-get): iproute2, ethtool,
 tcpdump, tshark, wireshark-common, openssl, nginx-light, postgresql,
 postgresql-client, redis-server, redis-tools, openssh-server, openssh-client,
-curl, bind9-dnsutils, dnsmasq-base, tcpreplay, python3-minimal. Go builds
+curl, bind9-dnsutils, dnsmasq-base, tcpreplay, openvpn, iputils-ping,
+python3-minimal. Go builds
 `test/tlspeer`.
 
 ## Captures
@@ -448,16 +540,19 @@ are not flows), in capture order, tab-separated, with this header:
 - `client`, `server`: `ip:port`, IPv6 as `[addr]:port`. The client is the
   sender of the first SYN (TCP) or of the first datagram (UDP).
 - `class`: `tls` when the client sent a TLS ClientHello (directly or after a
-  STARTTLS exchange), `ssh` for an SSH banner, `plaintext` for any other
-  payload, `unknown` when the flow carried no payload.
+  STARTTLS exchange, or inside OpenVPN's control channel), `ssh` for an SSH
+  banner, `plaintext` for any other payload, `unknown` when the flow carried
+  no payload, or is OpenVPN whose control channel is encrypted (--tls-crypt),
+  so that no TLS handshake is visible.
 - `tls_version`: from the (last) ServerHello: its supported_versions
   extension, else its version field (`SSL3`, `TLS1.0` … `TLS1.3`); empty for
   non-TLS flows.
 - `app_protocol`: the application protocol readable in clear on the wire:
   for plaintext flows the protocol itself (`http`, `postgresql`, `redis`,
   `dns`), for STARTTLS flows the protocol that upgraded (`postgresql`,
-  `smtp`), `ssh` for SSH, and empty for TLS from the first byte (only ALPN or
-  the port would hint at what is inside).
+  `smtp`), `ssh` for SSH, `openvpn` for TLS carried in OpenVPN's control
+  channel, and empty for TLS from the first byte (only ALPN or the port would
+  hint at what is inside) and for OpenVPN with --tls-crypt.
 - `starttls`: `true` when plaintext of the application protocol came before
   the ClientHello in the same connection.
 - `sni`: the server_name the client sent in its ClientHello, else empty.
@@ -472,7 +567,8 @@ Every row was checked while recording: the verdict derived from the packets
 must match what the script meant to record (class, TLS version, STARTTLS,
 that tshark dissects the named application protocol, flow counts, and per
 file checks such as the two-segment ClientHello, the HelloRetryRequest, the
-VLAN tag and the link type), otherwise nothing is written.
+VLAN tag, the link type and OpenVPN data packets in both directions),
+otherwise nothing is written.
 
 Check a capture by hand with e.g.:
 
@@ -480,6 +576,13 @@ Check a capture by hand with e.g.:
     tshark -r tls10-openssl.pcap -d tcp.port==4433,tls -Y tls.handshake.type==2 -T fields \\
         -e tls.handshake.version -e tls.handshake.extensions.supported_version -e tls.handshake.extensions_alpn_str
     tshark -r demo-mix.pcapng -q -z conv,tcp
+
+tshark only decodes OpenVPN on port 1194 and cannot tell whether --tls-auth
+is used or how long its HMAC is, so say so (expected.py does the same):
+
+    tshark -r openvpn-udp-tls-auth.pcap -d udp.port==4443,openvpn \\
+        -o openvpn.tls_auth_detection_override:TRUE -o openvpn.tls_auth:TRUE -o openvpn.tls_auth_hmac_size:32 \\
+        -Y tls.handshake.type==2 -T fields -e tls.handshake.extensions.supported_version
 """
 
 
@@ -537,7 +640,7 @@ def main():
             hosts.append("| %s (`ta-%s`) | %s |" % (name, name, ", ".join(x for x in (ip4, ip6) if x)))
     software = ", ".join("%s %s" % (k, versions[k]) for k in
                          ["openssl", "nginx", "curl", "postgresql", "redis", "openssh", "dig", "dnsmasq",
-                          "go", "tcpdump", "libpcap", "tshark"] if k in versions)
+                          "openvpn", "go", "tcpdump", "libpcap", "tshark"] if k in versions)
     head = README_HEAD.format(seconds=versions.get("seconds", "?"),
                               check_seconds=int(time.monotonic() - started + 0.5), debian=versions.get("debian", "?"),
                               kernel=versions.get("kernel", "?"), hosts="\n".join(hosts), software=software)
