@@ -203,25 +203,26 @@ struct pkt {
 #define be_less32(x, y) (bpf_ntohl(x) < bpf_ntohl(y))
 #define be_less64(x, y) (__builtin_bswap64(x) < __builtin_bswap64(y))
 
-/* parse reads the headers with direct packet access (they sit in the skb's linear
- * part on every device seen; if not, the skb is pulled once) and fills the flow key in
- * canonical order. It returns 0 for a TCP/UDP packet to look at, else the stat to count. */
+/* PARSE_SHORT is parse's answer when a header lies past the skb's linear part. */
+#define PARSE_SHORT -1
+#define PULL_MAX 128 /* bytes bpf_skb_pull_data makes linear when a header is short */
+
+/* parse reads the headers with direct packet access and fills the flow key in
+ * canonical order. It returns 0 for a TCP/UDP packet to look at, PARSE_SHORT when a
+ * header is not in the skb's linear part, else the stat to count.
+ *
+ * Each header is checked against the linear part as it is read, not the largest
+ * header stack up front: on veth the linear part is exactly the headers (66 bytes for
+ * IPv4 and TCP with timestamps), so a check for 74 bytes pulled payload into the head
+ * of every data segment, which cost more than the rest of the program. */
 static __always_inline int parse(struct __sk_buff *skb, struct flow_key *key, struct pkt *pk)
 {
 	void *data = (void *)(long)skb->data;
 	void *end = (void *)(long)skb->data_end;
 	__u32 off = ETH_HLEN_;
-	if (data + ETH_HLEN_ + IPV6_HLEN + TCP_HLEN_MIN > end) {
-		/* Short linear part (or a short packet): pull what the headers need. */
-		__u32 want = skb->len < 128 ? skb->len : 128;
-		if (bpf_skb_pull_data(skb, want) < 0)
-			return STAT_LOAD_ERRORS;
-		data = (void *)(long)skb->data;
-		end = (void *)(long)skb->data_end;
-	}
 	struct ethhdr *eth = data;
 	if ((void *)(eth + 1) > end)
-		return STAT_LOAD_ERRORS;
+		return PARSE_SHORT;
 	__u16 proto = eth->h_proto;
 #pragma unroll
 	for (int i = 0; i < MAX_VLAN_TAGS; i++) {
@@ -229,7 +230,7 @@ static __always_inline int parse(struct __sk_buff *skb, struct flow_key *key, st
 			break;
 		__u16 *inner = data + off + 2;
 		if ((void *)(inner + 1) > end)
-			return STAT_LOAD_ERRORS;
+			return PARSE_SHORT;
 		proto = *inner;
 		off += VLAN_HLEN;
 	}
@@ -239,7 +240,7 @@ static __always_inline int parse(struct __sk_buff *skb, struct flow_key *key, st
 	if (proto == bpf_htons(ETH_P_IP)) {
 		struct iphdr *ip = data + off;
 		if ((void *)(ip + 1) > end)
-			return STAT_LOAD_ERRORS;
+			return PARSE_SHORT;
 		if (ip->frag_off & bpf_htons(IP_FRAG_MASK))
 			return STAT_FRAGMENTS;
 		if (ip->ihl < 5)
@@ -257,7 +258,7 @@ static __always_inline int parse(struct __sk_buff *skb, struct flow_key *key, st
 	} else if (proto == bpf_htons(ETH_P_IPV6)) {
 		struct ipv6hdr *ip6 = data + off;
 		if ((void *)(ip6 + 1) > end)
-			return STAT_LOAD_ERRORS;
+			return PARSE_SHORT;
 		pk->ipv6 = 1;
 		__u64 s0, s1, d0, d1;
 		__builtin_memcpy(&s0, &ip6->saddr, 8);
@@ -286,11 +287,11 @@ static __always_inline int parse(struct __sk_buff *skb, struct flow_key *key, st
 
 	__u16 sport, dport;
 	if (l4 == IPPROTO_TCP) {
-		if (l4_off > 128)
+		if (l4_off > PULL_MAX)
 			return STAT_LOAD_ERRORS;
 		struct tcphdr *th = data + l4_off;
 		if ((void *)(th + 1) > end)
-			return STAT_LOAD_ERRORS;
+			return PARSE_SHORT;
 		sport = bpf_ntohs(th->source);
 		dport = bpf_ntohs(th->dest);
 		pk->seq = bpf_ntohl(th->seq);
@@ -298,11 +299,11 @@ static __always_inline int parse(struct __sk_buff *skb, struct flow_key *key, st
 		pk->flags = (th->fin ? F_FIN : 0) | (th->syn ? F_SYN : 0) | (th->rst ? F_RST : 0) | (th->ack ? F_ACK : 0);
 		pk->payload_off = l4_off + th->doff * 4;
 	} else if (l4 == IPPROTO_UDP) {
-		if (l4_off > 128)
+		if (l4_off > PULL_MAX)
 			return STAT_LOAD_ERRORS;
 		struct udphdr *uh = data + l4_off;
 		if ((void *)(uh + 1) > end)
-			return STAT_LOAD_ERRORS;
+			return PARSE_SHORT;
 		sport = bpf_ntohs(uh->source);
 		dport = bpf_ntohs(uh->dest);
 		pk->seq = 0;
@@ -341,6 +342,19 @@ static __always_inline int handle(struct __sk_buff *skb)
 	struct flow_key key = {};
 	struct pkt pk = {};
 	int why = parse(skb, &key, &pk);
+	if (why == PARSE_SHORT) {
+		/* A header is not in the linear part (or the packet is short): pull the
+		 * first bytes into it once, and parse again. */
+		__u32 want = skb->len < PULL_MAX ? skb->len : PULL_MAX;
+		why = STAT_LOAD_ERRORS;
+		if (bpf_skb_pull_data(skb, want) == 0) {
+			__builtin_memset(&key, 0, sizeof(key));
+			__builtin_memset(&pk, 0, sizeof(pk));
+			why = parse(skb, &key, &pk);
+			if (why == PARSE_SHORT)
+				why = STAT_LOAD_ERRORS;
+		}
+	}
 	if (why) {
 		if (why > 0 && why < STAT_MAX)
 			st->v[why]++;
