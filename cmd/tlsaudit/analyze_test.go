@@ -59,8 +59,8 @@ func readExpected(t *testing.T) []expectedFlow {
 }
 
 // TestRecordedCaptures asserts the exact verdict of every flow in testdata/pcaps,
-// captures recorded from real openssl, nginx/curl, PostgreSQL, Redis, OpenSSH and Go
-// crypto/tls (see testdata/pcaps/README.md).
+// captures recorded from real openssl, nginx/curl, PostgreSQL, Redis, OpenSSH, OpenVPN
+// and Go crypto/tls (see testdata/pcaps/README.md).
 func TestRecordedCaptures(t *testing.T) {
 	want := readExpected(t)
 	byFile := map[string][]expectedFlow{}
