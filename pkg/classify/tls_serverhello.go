@@ -156,9 +156,13 @@ func (m *ServerHello) unmarshal(msg []byte) error {
 	for !exts.Empty() {
 		var typ uint16
 		var data cryptobyte.String
+		unread := len(exts)
 		if !exts.ReadUint16(&typ) || !exts.ReadUint16LengthPrefixed(&data) {
 			m.violate(errSHExtension)
-			m.SupportedVersion, m.versionUnreadable = 0, true
+			if unread >= minSupportedVersionsExt {
+				// The rest could have held supported_versions.
+				m.SupportedVersion, m.versionUnreadable = 0, true
+			}
 			return nil
 		}
 		switch seen.add(typ) {
@@ -186,6 +190,11 @@ func (m *ServerHello) violate(err error) {
 		m.Violation = err
 	}
 }
+
+// minSupportedVersionsExt is the length of a ServerHello's supported_versions
+// extension: type, length and one version. Unreadable bytes fewer than that cannot
+// have held it.
+const minSupportedVersionsExt = 6
 
 // shortDraftServerHello reports whether v is a TLS 1.3 pre-standard version whose
 // ServerHello lacks legacy_session_id_echo and legacy_compression_method: drafts

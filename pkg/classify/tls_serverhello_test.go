@@ -267,3 +267,40 @@ func TestHeartbeatAccepted(t *testing.T) {
 		t.Error("heartbeat extension in the ServerHello not reported")
 	}
 }
+
+// TestServerHelloBrokenExtensions: extensions that break off leave the version unknown
+// when the unread bytes could have held supported_versions, and the legacy version
+// when they are too few to.
+func TestServerHelloBrokenExtensions(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		tail []byte // appended to a valid extension list, inside its length
+		want Version
+	}{
+		{"one stray byte", []byte{0}, VersionTLS12},
+		{"five stray bytes", []byte{0, 43, 0, 2, 3}, VersionTLS12},
+		{"a cut supported_versions", []byte{0, 43, 0, 4, 3, 4}, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := validSH()
+			f.exts = []testExtension{{extensionRenegotiationInfo, []byte{0}}}
+			msg := buildServerHello(f)
+			// Grow the handshake length, the extensions length and the message by tail.
+			n := len(tt.tail)
+			msg = append(msg, tt.tail...)
+			body := int(msg[1])<<16 | int(msg[2])<<8 | int(msg[3])
+			body += n
+			msg[1], msg[2], msg[3] = byte(body>>16), byte(body>>8), byte(body)
+			extLenAt := len(msg) - n - 5 - 2 // the 2-byte list length before the one 5-byte extension
+			l := int(msg[extLenAt])<<8 | int(msg[extLenAt+1]) + n
+			msg[extLenAt], msg[extLenAt+1] = byte(l>>8), byte(l)
+			var m ServerHello
+			if err := m.Unmarshal(msg); err != nil {
+				t.Fatal(err)
+			}
+			if !errors.Is(m.Violation, ErrTruncated) || m.Version() != tt.want || m.CipherSuite != 0x1301 {
+				t.Errorf("Violation %v, Version %v (want %v), cipher %#04x", m.Violation, m.Version(), tt.want, m.CipherSuite)
+			}
+		})
+	}
+}
