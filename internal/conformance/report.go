@@ -545,6 +545,10 @@ func code(s string) string {
 func family(category string) string {
 	c := category
 	switch {
+	case strings.HasPrefix(c, "reference rule:"):
+		return "a documented behaviour of the reference, replayed by a rule on tlsaudit's verdict (ruled; see the decisions)"
+	case strings.HasPrefix(c, "tlsaudit verdict unknown"):
+		return "tlsaudit says unknown where the reference names a protocol (malformed or synthetic bytes, see the decisions)"
 	case strings.HasSuffix(c, "differs"):
 		return "both have a value and it differs (JA4, JA3S, version: see the decisions below)"
 	case strings.HasPrefix(c, "alpn_server: in TLS 1.3 EncryptedExtensions"):
@@ -572,7 +576,7 @@ func family(category string) string {
 	case strings.Contains(c, "missing from tlsaudit's TLS verdict"):
 		return "TLS verdict without a field the reference has (ServerHello not reassembled, malformed hellos, or a reference giving the ClientHello's version)"
 	case strings.HasPrefix(c, "tlsaudit says") || strings.HasPrefix(c, "class:"):
-		return "server answered a ClientHello in clear text (tlsaudit: plaintext)"
+		return "another class than the reference's (a ClientHello answered in clear text, Facebook Zero)"
 	}
 	return "other unknown verdicts"
 }
