@@ -32,7 +32,7 @@ bench:
 # Throughput cost of the live agent on real traffic (root, iperf3): alternating runs
 # with and without each engine attached.
 bench-live:
-	$(GO) test -run '^$$' -bench AgentThroughputOverhead -benchtime 3x -timeout 30m ./cmd/tlsaudit
+	$(GO) test -run '^$$' -bench AgentThroughputOverhead -benchtime 5x -timeout 30m ./cmd/tlsaudit
 
 # Rebuild the eBPF object and its Go bindings with Debian's clang-14 (committed, so
 # building never needs clang).
