@@ -20,6 +20,7 @@ type Flow struct {
 	last       int64
 	packets    [2]uint64
 	bytes      [2]uint64
+	reported   uint64 // packets[0]+packets[1] when Table.Recent last visited the flow
 	dir        [2]stream
 	fin        [2]bool
 	rst        bool

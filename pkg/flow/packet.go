@@ -49,6 +49,12 @@ type Key struct {
 	Proto        uint8
 }
 
+// KeyOf returns the key of the flow p belongs to, the same for both directions.
+func KeyOf(p *Packet) Key {
+	k, _ := keyOf(p)
+	return k
+}
+
 // keyOf returns the canonical key of p and whether p travels from A to B.
 func keyOf(p *Packet) (k Key, fromA bool) {
 	k.Proto = p.Proto

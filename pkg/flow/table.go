@@ -169,6 +169,22 @@ func (t *Table) Tick(now int64) {
 	}
 }
 
+// Recent calls fn for every flow that has seen a packet at or after since (Unix ns,
+// packet time), most recently seen first, with its key, whether its verdict is
+// reached, and how many packets it saw since the last Recent call that visited it (or
+// since it started). A caller that passes the time of its previous call as since
+// visits every flow whose count changed in between, so the counts add up to all the
+// packets the table took. It walks only those flows (the table keeps them in order of
+// last packet) and allocates nothing; fn must not call back into the table.
+func (t *Table) Recent(since int64, fn func(k Key, decided bool, packets uint64)) {
+	for f := t.head; f != nil && f.last >= since; f = f.next {
+		n := f.packets[0] + f.packets[1]
+		d := n - f.reported
+		f.reported = n
+		fn(f.key, f.decided, d)
+	}
+}
+
 // Flush finishes every flow, as at the end of a capture.
 func (t *Table) Flush() {
 	for t.tail != nil {

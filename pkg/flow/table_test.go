@@ -252,3 +252,36 @@ func BenchmarkTableNewFlows(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(ps)), "ns/packet")
 }
+
+// TestTableRecent: a caller that passes the time of its previous call visits every
+// flow that saw packets since, with exactly the packets it saw since, and no other.
+func TestTableRecent(t *testing.T) {
+	tbl, _ := collect(Config{})
+	busy := newConn("10.0.0.1:40000", "10.0.0.2:8080")
+	quiet := newConn("10.0.0.3:40000", "10.0.0.2:8080")
+	quiet.ts = busy.ts
+	feed(tbl, quiet.open(), busy.open(), busy.send(true, httpRequest, 1448), busy.send(false, "HTTP/1.1 200 OK\r\n\r\n", 1448))
+	type seen struct {
+		decided bool
+		packets uint64
+	}
+	visit := func(since int64) map[Key]seen {
+		got := map[Key]seen{}
+		tbl.Recent(since, func(k Key, decided bool, packets uint64) { got[k] = seen{decided, packets} })
+		return got
+	}
+	kb, kq := KeyOf(busy.pkt(true, FlagACK, 0, "")), KeyOf(quiet.pkt(false, FlagACK, 0, ""))
+	got := visit(0)
+	if got[kb] != (seen{true, 5}) || got[kq] != (seen{false, 3}) || len(got) != 2 {
+		t.Fatalf("first visit %v; want busy decided with 5 packets, quiet undecided with 3", got)
+	}
+	last := busy.ts
+	feed(tbl, busy.send(true, string(make([]byte, 3000)), 1448))
+	got = visit(last + 1)
+	if got[kb] != (seen{true, 3}) || len(got) != 1 {
+		t.Fatalf("second visit %v; want only busy, with its 3 new packets", got)
+	}
+	if got = visit(0); got[kb].packets != 0 || got[kq].packets != 0 {
+		t.Fatalf("third visit %v; want no new packets", got)
+	}
+}
