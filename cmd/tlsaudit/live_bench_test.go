@@ -86,7 +86,9 @@ func BenchmarkTCXHookCost(b *testing.B) {
 }
 
 // overheadConfigs are what BenchmarkAgentThroughputOverhead compares with bare.
-var overheadConfigs = []string{"empty-tcx", "ebpf", "afpacket"}
+// "afpacket-noskip" is the AF_PACKET engine without its skip list (--skip-flows 0),
+// which copies every packet of a decided flow to userspace.
+var overheadConfigs = []string{"empty-tcx", "ebpf", "afpacket", "afpacket-noskip"}
 
 func throughputOverhead(b *testing.B, offloads bool, configs []string) {
 	agentBin, _ := binaries(b)
@@ -117,10 +119,14 @@ func throughputOverhead(b *testing.B, offloads bool, configs []string) {
 			defer detach()
 			return iperf3Gbps(b, tn, seconds), -1
 		}
-		engine := config
+		engine, extra := config, []string(nil)
+		if config == "afpacket-noskip" {
+			engine, extra = "afpacket", []string{"--skip-flows", "0"}
+		}
+		args := append([]string{"netns", "exec", tn.server, agentBin, "run", "--engine", engine, "--log-format", "json",
+			"--listen", "127.0.0.1:19808", "--interface", tn.serverIf}, extra...)
 		var log bytes.Buffer
-		agent := exec.Command("ip", "netns", "exec", tn.server, agentBin, "run", "--engine", engine, "--log-format", "json",
-			"--listen", "127.0.0.1:19808", "--interface", tn.serverIf)
+		agent := exec.Command("ip", args...)
 		agent.Stderr = &log
 		if err := agent.Start(); err != nil {
 			b.Fatal(err)

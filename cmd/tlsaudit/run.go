@@ -59,6 +59,7 @@ func runAgent(args []string, stderr io.Writer) int {
 	logFormat := fs.String("log-format", "auto", "log format: json, console, or auto (console on a terminal)")
 	budget := fs.Uint("budget", 4096, "payload bytes of each direction of a new flow copied from the kernel (eBPF engine)")
 	forceTC := fs.Bool("force-tc", false, "attach with clsact/tc even where TCX exists")
+	skipFlows := fs.Int("skip-flows", capture.DefaultSkipConfig.MaxFlows, "AF_PACKET engine: how many of the busiest decided flows the socket filter drops in the kernel (their packets and bytes are then undercounted); 0: none")
 	var internal prefixList
 	fs.Var(&internal, "internal-cidr", "internal (east-west) range, repeatable (default: RFC 1918, 100.64.0.0/10, fc00::/7)")
 	minTLS := fs.String("min-tls", "TLS1.2", "lowest acceptable TLS version (overrides the config file's min_tls_version when given)")
@@ -112,7 +113,11 @@ func runAgent(args []string, stderr io.Writer) int {
 	}
 	out := newOutputs(cfg, amURLs, *resend, log)
 
-	eng, kernel, err := openEngine(*engine, capture.EBPFConfig{BudgetPerDirection: uint32(*budget), ForceTC: *forceTC}, log)
+	skip := capture.SkipConfig{MaxFlows: *skipFlows}
+	if *skipFlows <= 0 {
+		skip.MaxFlows = -1
+	}
+	eng, kernel, err := openEngine(*engine, capture.EBPFConfig{BudgetPerDirection: uint32(*budget), ForceTC: *forceTC}, skip, log)
 	if err != nil {
 		log.Error().Err(err).Msg("cannot start capture")
 		return exitError
@@ -120,6 +125,10 @@ func runAgent(args []string, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	a := &agent{log: log, src: eng, kernel: kernel, cfgSrc: src, out: out}
+	if af, ok := eng.(*capture.AFPacket); ok {
+		a.af = af
+		out.reg.MustRegister(skipCollector{af})
+	}
 	a.cfg.Store(cfg)
 	err = a.run(ctx, capture.InterfaceSelector{Include: include, Exclude: exclude}, *listen, *metricsAddr)
 	if cerr := eng.Close(); cerr != nil {
@@ -148,7 +157,7 @@ func loggerFor(format string, w io.Writer) (zerolog.Logger, error) {
 
 // openEngine starts the chosen engine. With auto it tries eBPF and falls back to
 // AF_PACKET, logging exactly why.
-func openEngine(name string, cfg capture.EBPFConfig, log zerolog.Logger) (liveSource, *capture.EBPF, error) {
+func openEngine(name string, cfg capture.EBPFConfig, skip capture.SkipConfig, log zerolog.Logger) (liveSource, *capture.EBPF, error) {
 	switch name {
 	case "ebpf", "auto":
 		missing := capture.MissingForEBPF()
@@ -173,7 +182,7 @@ func openEngine(name string, cfg capture.EBPFConfig, log zerolog.Logger) (liveSo
 		if missing := capture.MissingForAFPacket(); len(missing) > 0 {
 			return nil, nil, errors.New(capture.Explain("AF_PACKET", missing))
 		}
-		a, err := capture.OpenAFPacket(log)
+		a, err := capture.OpenAFPacket(skip, log)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -290,7 +299,8 @@ func (o *outputs) handler() http.Handler {
 type agent struct {
 	log    zerolog.Logger
 	src    liveSource
-	kernel *capture.EBPF // nil with AF_PACKET
+	kernel *capture.EBPF     // nil with AF_PACKET
+	af     *capture.AFPacket // nil with eBPF
 	cfgSrc configSource
 	cfg    atomic.Pointer[liveConfig]
 	out    *outputs
@@ -421,6 +431,9 @@ func (a *agent) captureLoop(ctx context.Context) error {
 			}
 			a.kernel.Forget(r.Key)
 		}
+		if a.af != nil {
+			a.af.Forget(r.Key)
+		}
 		a.out.exp.Finished(r)
 	})
 	now := func() int64 { return time.Now().UnixNano() }
@@ -431,6 +444,9 @@ func (a *agent) captureLoop(ctx context.Context) error {
 		a.alive.Store(t)
 		if t-published >= int64(time.Second) {
 			a.publishHealth(table.Stats())
+			if a.af != nil {
+				a.af.Reselect(t, table)
+			}
 			published = t
 		}
 		if ctx.Err() != nil {
@@ -480,6 +496,32 @@ func (a *agent) publishHealth(ts flow.Stats) {
 		h.Drops[export.DropSocket] = drops
 	}
 	a.out.exp.SetHealth(h)
+}
+
+// skipCollector exports the AF_PACKET engine's skip list: flows whose packets its
+// socket filter drops in the kernel, and whose counts are therefore low.
+type skipCollector struct{ af *capture.AFPacket }
+
+var (
+	descSkippedFlows = prometheus.NewDesc("tlsaudit_afpacket_skipped_flows",
+		"Decided flows whose packets the AF_PACKET socket filter drops now (all but a sample and TCP SYN/FIN/RST); their packets and bytes are undercounted while skipped.", nil, nil)
+	descSkipAdds = prometheus.NewDesc("tlsaudit_afpacket_skip_list_additions_total",
+		"Decided flows put on the AF_PACKET socket filter's skip list.", nil, nil)
+	descFilterUpdates = prometheus.NewDesc("tlsaudit_afpacket_filter_updates_total",
+		"Socket filters installed because the skip list changed.", nil, nil)
+)
+
+func (c skipCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- descSkippedFlows
+	ch <- descSkipAdds
+	ch <- descFilterUpdates
+}
+
+func (c skipCollector) Collect(ch chan<- prometheus.Metric) {
+	s := c.af.SkipStats()
+	ch <- prometheus.MustNewConstMetric(descSkippedFlows, prometheus.GaugeValue, float64(s.Flows))
+	ch <- prometheus.MustNewConstMetric(descSkipAdds, prometheus.CounterValue, float64(s.Skipped))
+	ch <- prometheus.MustNewConstMetric(descFilterUpdates, prometheus.CounterValue, float64(s.Updates))
 }
 
 // logVerdict writes one structured line per decided flow; internal flows carry their

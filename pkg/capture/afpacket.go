@@ -34,8 +34,24 @@ const maxFilterInterfaces = 200
 
 // AFPacket is the fallback live source: one TPACKET_V3 socket bound to every
 // interface, with a classic BPF filter in the kernel that passes only IPv4/IPv6 frames
-// of the chosen interfaces. Unlike the eBPF source it cannot skip decided flows in the
-// kernel: their packets reach userspace and are only counted there.
+// of the chosen interfaces.
+//
+// Classic BPF has no maps, so the filter cannot look decided flows up as the eBPF
+// source does; instead it names a short list of them (SkipConfig.MaxFlows, the
+// busiest decided flows, chosen by Reselect about once a second) and drops their
+// packets in the kernel, except TCP SYN, FIN and RST (so that the flow table sees
+// flows end and 5-tuples reused) and one packet in SampleEvery (so that it sees the
+// flow alive and how busy it is). Every other decided flow's packets still reach
+// userspace and are only counted there.
+//
+// Counting: packets the filter drops reach neither the flow table nor the socket's
+// counters, so a skipped flow's packets and bytes (the flow record, and
+// tlsaudit_flow_bytes_total) are undercounted while it is skipped: of its packets
+// after it was listed, only the sampled ones and its SYN, FIN and RST are counted,
+// about 1/SampleEvery. SkipStats says how many flows are skipped.
+//
+// Attach, Detach, Attached and SkipStats may be called from any goroutine; Next,
+// Reselect and Forget belong to the goroutine that owns the flow table.
 type AFPacket struct {
 	log    zerolog.Logger
 	tp     *afpacket.TPacket
@@ -46,10 +62,18 @@ type AFPacket struct {
 	reading sync.Mutex
 	mu      sync.Mutex
 	links   map[int]layers.LinkType // attached ifindex → link type
+
+	// The skip list: written by the table's goroutine under mu, read by it without.
+	skipCfg    SkipConfig
+	skip       map[flow.Key]*skipEntry
+	skipOrder  []flow.Key // the filter's list, heaviest first; read under mu
+	skipStats  SkipStats
+	lastSelect int64 // Unix ns of the previous Reselect
+	cands      []skipCandidate
 }
 
 // OpenAFPacket opens the socket with a filter that passes nothing until Attach.
-func OpenAFPacket(log zerolog.Logger) (*AFPacket, error) {
+func OpenAFPacket(skip SkipConfig, log zerolog.Logger) (*AFPacket, error) {
 	tp, err := afpacket.NewTPacket(
 		afpacket.TPacketVersion3,
 		afpacket.OptFrameSize(1<<16),
@@ -60,7 +84,10 @@ func OpenAFPacket(log zerolog.Logger) (*AFPacket, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open AF_PACKET socket: %w", err)
 	}
-	a := &AFPacket{log: log.With().Str("component", "afpacket").Logger(), tp: tp, dec: NewDecoder(), links: map[int]layers.LinkType{}}
+	a := &AFPacket{
+		log: log.With().Str("component", "afpacket").Logger(), tp: tp, dec: NewDecoder(), links: map[int]layers.LinkType{},
+		skipCfg: skip.withDefaults(), skip: map[flow.Key]*skipEntry{},
+	}
 	if err := a.refilter(); err != nil {
 		tp.Close()
 		return nil, err
@@ -124,7 +151,11 @@ func (a *AFPacket) refilterLocked() error {
 		idx = append(idx, i)
 	}
 	slices.Sort(idx)
-	raw, err := bpf.Assemble(interfaceFilter(idx))
+	prog, err := skipFilter(idx, a.skipOrder, a.skipCfg.SampleEvery)
+	if err != nil {
+		return err
+	}
+	raw, err := bpf.Assemble(prog)
 	if err != nil {
 		return fmt.Errorf("assemble filter: %w", err)
 	}
@@ -132,27 +163,6 @@ func (a *AFPacket) refilterLocked() error {
 		return fmt.Errorf("set filter: %w", err)
 	}
 	return nil
-}
-
-// interfaceFilter passes IPv4, IPv6 and VLAN-tagged frames received or sent on one of
-// the interfaces, and drops everything else in the kernel.
-func interfaceFilter(ifindexes []int) []bpf.Instruction {
-	n := len(ifindexes)
-	prog := []bpf.Instruction{bpf.LoadExtension{Num: bpf.ExtInterfaceIndex}}
-	for i, idx := range ifindexes {
-		// On a match jump over the remaining compares and the drop, to the protocol check.
-		prog = append(prog, bpf.JumpIf{Cond: bpf.JumpEqual, Val: uint32(idx), SkipTrue: uint8(n - i)})
-	}
-	prog = append(prog,
-		bpf.RetConstant{Val: 0},
-		bpf.LoadExtension{Num: bpf.ExtProto},
-		bpf.JumpIf{Cond: bpf.JumpEqual, Val: 0x0800, SkipTrue: 3},
-		bpf.JumpIf{Cond: bpf.JumpEqual, Val: 0x86dd, SkipTrue: 2},
-		bpf.JumpIf{Cond: bpf.JumpEqual, Val: 0x8100, SkipTrue: 1},
-		bpf.RetConstant{Val: 0},
-		bpf.RetConstant{Val: 1 << 18},
-	)
-	return prog
 }
 
 // Next reads frames until one decodes into a TCP or UDP packet. p.Payload borrows the
@@ -183,6 +193,11 @@ func (a *AFPacket) Next(p *flow.Packet, now func() int64) error {
 		}
 		if a.dec.Decode(lt, data, now(), ci.Length, p) {
 			p.Ifindex = ci.InterfaceIndex
+			if p.Proto == flow.TCP && p.Flags&(flow.FlagSYN|flow.FlagFIN|flow.FlagRST) != 0 && len(a.skip) > 0 {
+				// A listed connection ends or its 5-tuple is reused: pass all its
+				// packets again before the new connection's first bytes come.
+				a.Forget(flow.KeyOf(p))
+			}
 			return nil
 		}
 	}
