@@ -11,7 +11,6 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -34,21 +33,8 @@ func TestLiveAFPacketSkip(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	var logBuf syncBuffer
-	agent := exec.Command("ip", "netns", "exec", tn.server, agentBin, "run", "--engine", "afpacket", "--log-format", "json",
-		"--listen", "127.0.0.1:19808", "--metrics-addr", "127.0.0.1:19809", "--interface", tn.serverIf)
-	agent.Stderr = &logBuf
-	if err := agent.Start(); err != nil {
-		t.Fatal(err)
-	}
-	stopped := false
-	defer func() {
-		if !stopped {
-			agent.Process.Kill()
-			agent.Wait()
-		}
-	}()
-	waitHTTP(t, tn.server, "http://127.0.0.1:19808/readyz")
+	agent := startAgent(t, tn.server, agentBin, "--engine", "afpacket", "--metrics-addr", "127.0.0.1:19809", "--interface", tn.serverIf)
+	logBuf := &agent.log
 
 	// A TLS server that discards what it reads and closes first once the client has
 	// been quiet for half a second, so that the client's port is free at once (the
@@ -162,12 +148,7 @@ func TestLiveAFPacketSkip(t *testing.T) {
 	waitServerClose(again)
 
 	time.Sleep(500 * time.Millisecond)
-	agent.Process.Signal(syscall.SIGTERM)
-	err = agent.Wait()
-	stopped = true
-	if err != nil {
-		t.Fatalf("agent exit: %v\n%s", err, logBuf.String())
-	}
+	agent.stop(t)
 	want := map[string]bool{"bulk.internal": false, "reuse.internal": false}
 	sc := bufio.NewScanner(bytes.NewReader(logBuf.Bytes()))
 	for sc.Scan() {
@@ -222,28 +203,4 @@ func ifacePackets(t *testing.T, ns, ifname string) float64 {
 		n += v
 	}
 	return n
-}
-
-// syncBuffer is a bytes.Buffer the agent's stderr copier and the test can share.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-func (b *syncBuffer) Bytes() []byte {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return bytes.Clone(b.buf.Bytes())
 }

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -221,21 +222,8 @@ func liveCase(t *testing.T, engineArgs []string, offloads bool) {
 	dir := t.TempDir()
 	cert, key := certs(t, dir)
 
-	var logBuf bytes.Buffer
-	agent := exec.Command("ip", append([]string{"netns", "exec", tn.server, agentBin, "run", "--log-format", "json",
-		"--listen", "127.0.0.1:19808", "--interface", tn.serverIf}, engineArgs...)...)
-	agent.Stderr = &logBuf
-	if err := agent.Start(); err != nil {
-		t.Fatal(err)
-	}
-	stopped := false
-	defer func() {
-		if !stopped {
-			agent.Process.Kill()
-			agent.Wait()
-		}
-	}()
-	waitHTTP(t, tn.server, "http://127.0.0.1:19808/readyz")
+	agent := startAgent(t, tn.server, agentBin, append(engineArgs, "--interface", tn.serverIf)...)
+	logBuf := &agent.log
 
 	// Servers.
 	background(t, tn.server, "openssl", "s_server", "-accept", tn.serverIP+":4412", "-cert", cert, "-key", key, "-tls1_2", "-quiet")
@@ -262,12 +250,7 @@ func liveCase(t *testing.T, engineArgs []string, offloads bool) {
 	client(peerBin, "-connect", tn.serverIP+":4413", "-sni", "pq.internal", "-insecure", "-timeout", "3s")
 
 	time.Sleep(500 * time.Millisecond)
-	agent.Process.Signal(syscall.SIGTERM)
-	err := agent.Wait()
-	stopped = true
-	if err != nil {
-		t.Fatalf("agent exit: %v\n%s", err, logBuf.String())
-	}
+	agent.stop(t)
 	want := map[string]verdictLine{
 		"4412": {Class: "tls", TLSVersion: "TLS1.2", SNI: "api.internal"},
 		"4413": {Class: "tls", TLSVersion: "TLS1.3", SNI: "api.internal"},
@@ -324,15 +307,8 @@ func TestLiveInterfaceChurn(t *testing.T) {
 	needLive(t)
 	agentBin, _ := binaries(t)
 	tn := newTestNet(t, true)
-	var logBuf bytes.Buffer
-	agent := exec.Command("ip", "netns", "exec", tn.server, agentBin, "run", "--engine", "ebpf", "--log-format", "json",
-		"--listen", "127.0.0.1:19808", "--interface", "churn*")
-	agent.Stderr = &logBuf
-	if err := agent.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { agent.Process.Kill(); agent.Wait() }()
-	waitHTTP(t, tn.server, "http://127.0.0.1:19808/readyz")
+	agent := startAgent(t, tn.server, agentBin, "--engine", "ebpf", "--interface", "churn*")
+	logBuf := &agent.log
 	waitLog := func(what string) {
 		t.Helper()
 		deadline := time.Now().Add(15 * time.Second)
@@ -382,4 +358,70 @@ func TestRunNamesMissingCapabilities(t *testing.T) {
 			}
 		})
 	}
+}
+
+// liveAgent is `tlsaudit run` started in a test's network namespace, with its log
+// collected.
+type liveAgent struct {
+	cmd     *exec.Cmd
+	log     syncBuffer
+	stopped bool
+}
+
+// startAgent starts the agent in namespace ns with JSON logs, the health endpoint on
+// 127.0.0.1:19808 and args, and waits until it is ready. The agent is killed when the
+// test ends unless stop ended it first.
+func startAgent(t *testing.T, ns, agentBin string, args ...string) *liveAgent {
+	t.Helper()
+	a := &liveAgent{}
+	a.cmd = exec.Command("ip", append([]string{"netns", "exec", ns, agentBin, "run", "--log-format", "json",
+		"--listen", "127.0.0.1:19808"}, args...)...)
+	a.cmd.Stderr = &a.log
+	if err := a.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if !a.stopped {
+			a.cmd.Process.Kill()
+			a.cmd.Wait()
+		}
+	})
+	waitHTTP(t, ns, "http://127.0.0.1:19808/readyz")
+	return a
+}
+
+// stop ends the agent the way an orchestrator does, with SIGTERM, and fails the test
+// unless it exits cleanly.
+func (a *liveAgent) stop(t *testing.T) {
+	t.Helper()
+	a.cmd.Process.Signal(syscall.SIGTERM)
+	err := a.cmd.Wait()
+	a.stopped = true
+	if err != nil {
+		t.Fatalf("agent exit: %v\n%s", err, a.log.String())
+	}
+}
+
+// syncBuffer is a bytes.Buffer the agent's stderr copier and the test can share.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func (b *syncBuffer) Bytes() []byte {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return bytes.Clone(b.buf.Bytes())
 }
