@@ -33,6 +33,15 @@ char __license[] SEC("license") = "Dual BSD/GPL";
 #define TCP_HLEN_MIN 20
 #define UDP_HLEN 8
 #define IP_FRAG_MASK 0x3fff /* more-fragments flag and fragment offset */
+#define IPV6_EXT_MAX 4        /* IPv6 extension headers followed before TCP/UDP */
+#define IPV6_EXT_MIN 8        /* every extension header is at least 8 bytes */
+#define IP6_FRAG_MASK 0xfff9  /* fragment offset and M flag of a Fragment header */
+/* IPv6 next-header values (RFC 8200 section 4, RFC 4302) */
+#define NEXTHDR_HOP_ 0
+#define NEXTHDR_ROUTING_ 43
+#define NEXTHDR_FRAGMENT_ 44
+#define NEXTHDR_AUTH_ 51
+#define NEXTHDR_DEST_ 60
 
 #define SAMPLE_MAX 4096 /* most payload bytes one event carries; a power of two */
 
@@ -51,8 +60,8 @@ enum stat {
 	STAT_RINGBUF_FULL,   /* events lost: ring buffer full */
 	STAT_MAP_FULL,       /* flows not tracked: map insert failed */
 	STAT_NOT_IP,         /* not IPv4/IPv6 */
-	STAT_NOT_TCP_UDP,    /* IP, but neither TCP nor UDP */
-	STAT_FRAGMENTS,      /* IPv4 fragments, skipped */
+	STAT_NOT_TCP_UDP,    /* IP, but neither TCP nor UDP (also: ESP, or more IPv6 extension headers than IPV6_EXT_MAX) */
+	STAT_FRAGMENTS,      /* IPv4 and IPv6 fragments (an atomic IPv6 fragment is not one), skipped */
 	STAT_BUDGET_DONE,    /* payload packets past the per-direction budget (also counted as quiet or an event) */
 	STAT_LOAD_ERRORS,    /* bpf_skb_load_bytes failed */
 	STAT_QUIET,          /* undecided flow, nothing to send: bare ACK, or budget spent */
@@ -214,7 +223,8 @@ struct pkt {
  * Each header is checked against the linear part as it is read, not the largest
  * header stack up front: on veth the linear part is exactly the headers (66 bytes for
  * IPv4 and TCP with timestamps), so a check for 74 bytes pulled payload into the head
- * of every data segment, which cost more than the rest of the program. */
+ * of every data segment, which cost more than the rest of the program. A header that
+ * starts past PULL_MAX (deep IPv6 extension headers) is not read: a load error. */
 static __always_inline int parse(struct __sk_buff *skb, struct flow_key *key, struct pkt *pk)
 {
 	void *data = (void *)(long)skb->data;
@@ -278,9 +288,34 @@ static __always_inline int parse(struct __sk_buff *skb, struct flow_key *key, st
 			__builtin_memcpy(key->a, &ip6->daddr, 16);
 			__builtin_memcpy(key->b, &ip6->saddr, 16);
 		}
-		l4 = ip6->nexthdr; /* extension headers are not followed: counted as not TCP/UDP */
+		l4 = ip6->nexthdr;
 		ip_len = bpf_ntohs(ip6->payload_len) + IPV6_HLEN;
 		l4_off = off + IPV6_HLEN;
+		/* Follow up to IPV6_EXT_MAX extension headers to the transport header. A
+		 * header left over after that, ESP or No Next Header is not TCP/UDP below. */
+#pragma unroll
+		for (int i = 0; i < IPV6_EXT_MAX; i++) {
+			if (l4 != NEXTHDR_HOP_ && l4 != NEXTHDR_ROUTING_ && l4 != NEXTHDR_DEST_ &&
+			    l4 != NEXTHDR_FRAGMENT_ && l4 != NEXTHDR_AUTH_)
+				break;
+			if (l4_off > PULL_MAX)
+				return STAT_LOAD_ERRORS;
+			__u8 *ext = data + l4_off;
+			if ((void *)(ext + IPV6_EXT_MIN) > end)
+				return PARSE_SHORT;
+			if (l4 == NEXTHDR_FRAGMENT_) {
+				/* A fragment, as for IPv4: an offset or more fragments to come. An
+				 * atomic fragment (RFC 6946) is the whole packet: go on past it. */
+				if (*(__u16 *)(ext + 2) & bpf_htons(IP6_FRAG_MASK))
+					return STAT_FRAGMENTS;
+				l4_off += IPV6_EXT_MIN;
+			} else if (l4 == NEXTHDR_AUTH_) {
+				l4_off += ((__u32)ext[1] + 2) * 4; /* in 4-byte words, minus 2 */
+			} else {
+				l4_off += ((__u32)ext[1] + 1) * 8; /* in 8-byte units, minus 1 */
+			}
+			l4 = ext[0];
+		}
 	} else {
 		return STAT_NOT_IP;
 	}

@@ -1,6 +1,8 @@
 package capture
 
 import (
+	"net"
+	"net/netip"
 	"os"
 	"testing"
 
@@ -100,6 +102,146 @@ func TestEBPFProgram(t *testing.T) {
 	}
 	if err := e.Next(&p, func() int64 { return 1 }); err != nil || string(p.Payload) != "new connection" {
 		t.Fatalf("data of a reused 5-tuple: err %v payload %q", err, p.Payload)
+	}
+}
+
+// ipv6Opts builds a Hop-by-Hop or Destination Options header of size bytes (a
+// multiple of 8) whose options are one PadN.
+func ipv6Opts(next layers.IPProtocol, size int) gopacket.Payload {
+	b := make([]byte, size)
+	b[0], b[1] = byte(next), byte(size/8-1)
+	b[2], b[3] = 1, byte(size-4) // PadN over the rest
+	return b
+}
+
+// ipv6AH builds an Authentication Header with a 12-byte ICV (24 bytes in all).
+func ipv6AH(next layers.IPProtocol) gopacket.Payload {
+	b := make([]byte, 24)
+	b[0], b[1] = byte(next), 24/4-2
+	b[7] = 1  // SPI
+	b[11] = 1 // sequence number
+	return b
+}
+
+func ipv6Routing(next layers.IPProtocol) *layers.IPv6Routing {
+	r := &layers.IPv6Routing{SourceRoutingIPs: []net.IP{ip6b}} // 24 bytes
+	r.NextHeader = next
+	return r
+}
+
+// TestEBPFIPv6Extensions runs the program on IPv6 packets with extension headers: the
+// TCP or UDP packet behind Hop-by-Hop, Routing, Destination Options and
+// Authentication headers must reach the ring buffer like a plain IPv6 one (right ports,
+// payload and lengths) and its flow must be tracked; a fragment must be counted as one,
+// like IPv4 fragments; more extension headers than the program follows, ESP or No Next
+// Header must be counted as not TCP/UDP. Each packet ends in exactly one outcome.
+func TestEBPFIPv6Extensions(t *testing.T) {
+	needRoot(t)
+	hello := []byte("\x16\x03\x01\x00\x05hello")
+	eth := func() *layers.Ethernet {
+		return &layers.Ethernet{SrcMAC: mac, DstMAC: mac, EthernetType: layers.EthernetTypeIPv6}
+	}
+	// v6 builds Ethernet/IPv6/exts.../TCP or UDP/hello, with first as the IPv6 next
+	// header; exts carry their own next headers.
+	v6 := func(first layers.IPProtocol, exts []gopacket.SerializableLayer, l4 gopacket.SerializableLayer) []byte {
+		ip := ipv6()
+		ip.NextHeader = first
+		ls := append([]gopacket.SerializableLayer{eth(), ip}, exts...)
+		if l4 != nil {
+			ls = append(ls, l4)
+		}
+		return frame(t, append(ls, gopacket.Payload(hello))...)
+	}
+	const (
+		hop   = layers.IPProtocolIPv6HopByHop
+		dst   = layers.IPProtocolIPv6Destination
+		rt    = layers.IPProtocolIPv6Routing
+		frag  = layers.IPProtocolIPv6Fragment
+		ah    = layers.IPProtocolAH
+		tcpP  = layers.IPProtocolTCP
+		udpP  = layers.IPProtocolUDP
+		esp   = layers.IPProtocolESP
+		noNxt = layers.IPProtocolNoNextHeader
+	)
+	udp := &layers.UDP{SrcPort: 40000, DstPort: 443}
+	type exts = []gopacket.SerializableLayer
+	tests := []struct {
+		name  string
+		frame []byte
+		want  string // the outcome counter; "events" also checks the event and the flow
+		proto uint8
+	}{
+		{"plain", v6(tcpP, nil, tcp()), "events", flow.TCP},
+		{"hop-by-hop", v6(hop, exts{ipv6Opts(tcpP, 8)}, tcp()), "events", flow.TCP},
+		{"hop-by-hop and destination options", v6(hop, exts{ipv6Opts(dst, 16), ipv6Opts(tcpP, 8)}, tcp()), "events", flow.TCP},
+		{"routing", v6(rt, exts{ipv6Routing(tcpP)}, tcp()), "events", flow.TCP},
+		{"authentication header", v6(ah, exts{ipv6AH(tcpP)}, tcp()), "events", flow.TCP},
+		{"four headers", v6(hop, exts{ipv6Opts(dst, 8), ipv6Opts(rt, 8), ipv6Routing(dst), ipv6Opts(tcpP, 8)}, tcp()), "events", flow.TCP},
+		{"udp after hop-by-hop", v6(hop, exts{ipv6Opts(udpP, 8)}, udp), "events", flow.UDP},
+		{"atomic fragment", v6(frag, exts{&layers.IPv6Fragment{NextHeader: tcpP, Identification: 7}}, tcp()), "events", flow.TCP},
+		{"first fragment", v6(frag, exts{&layers.IPv6Fragment{NextHeader: tcpP, MoreFragments: true, Identification: 7}}, tcp()), "fragments", 0},
+		{"later fragment", v6(hop, exts{ipv6Opts(frag, 8), &layers.IPv6Fragment{NextHeader: tcpP, FragmentOffset: 185, Identification: 7}}, nil), "fragments", 0},
+		{"five headers", v6(hop, exts{ipv6Opts(dst, 8), ipv6Opts(rt, 8), ipv6Routing(ah), ipv6AH(dst), ipv6Opts(tcpP, 8)}, tcp()), "not_tcp_udp", 0},
+		{"esp", v6(hop, exts{ipv6Opts(esp, 8)}, nil), "not_tcp_udp", 0},
+		{"no next header", v6(dst, exts{ipv6Opts(noNxt, 8)}, nil), "not_tcp_udp", 0},
+		// Headers are read only within the first PULL_MAX (128) bytes.
+		{"transport header too deep", v6(hop, exts{ipv6Opts(tcpP, 80)}, tcp()), "load_errors", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := loadForTest(t, EBPFConfig{RingBytes: 1 << 20})
+			if _, err := e.objs.TlsauditIngress.Run(&ebpf.RunOptions{Data: tt.frame}); err != nil {
+				t.Fatal(err)
+			}
+			st, err := e.KernelStats()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, o := range KernelOutcomes {
+				want := uint64(0)
+				if o == tt.want {
+					want = 1
+				}
+				if st[o] != want {
+					t.Fatalf("stats %v; want only %s", st, tt.want)
+				}
+			}
+			var p flow.Packet
+			if tt.want != "events" {
+				if err := e.Next(&p, func() int64 { return 1 }); err != ErrTimeout {
+					t.Fatalf("an event (err %v, %+v) for a packet counted as %s", err, p, tt.want)
+				}
+				return
+			}
+			if err := e.Next(&p, func() int64 { return 1 }); err != nil {
+				t.Fatalf("no event: %v", err)
+			}
+			wire := len(tt.frame) - 14
+			if string(p.Payload) != string(hello) || p.PayloadLen != len(hello) || p.WireLen != wire ||
+				p.SrcPort != 40000 || p.DstPort != 443 || p.Proto != tt.proto || !p.IPv6 ||
+				netip.AddrFrom16(p.Src) != netip.MustParseAddr("fd00::1") || netip.AddrFrom16(p.Dst) != netip.MustParseAddr("fd00::2") {
+				t.Fatalf("event %+v; want %q from [fd00::1]:40000 to [fd00::2]:443, proto %d, wire length %d", p, hello, tt.proto, wire)
+			}
+			if tt.proto == flow.TCP && p.Seq != 1000 {
+				t.Fatalf("event seq %d, want 1000", p.Seq)
+			}
+			// The flow is tracked under the 5-tuple: decided, its next packet only counts.
+			k := flow.Key{A: p.Src, B: p.Dst, PortA: 40000, PortB: 443, Proto: tt.proto}
+			if err := e.MarkDecided(k); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := e.objs.TlsauditEgress.Run(&ebpf.RunOptions{Data: tt.frame}); err != nil {
+				t.Fatal(err)
+			}
+			if err := e.Next(&p, func() int64 { return 1 }); err != ErrTimeout {
+				t.Fatalf("decided flow produced an event (err %v, payload %q)", err, p.Payload)
+			}
+			packets, _, ok := e.FlowCounters(k)
+			st, _ = e.KernelStats()
+			if !ok || packets != 2 || st["fast_path"] != 1 || st["events"] != 1 || st["packets"] != 2 {
+				t.Errorf("flow packets %d (ok %v), stats %v; want 2 packets, 1 fast path, 1 event", packets, ok, st)
+			}
+		})
 	}
 }
 
