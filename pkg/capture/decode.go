@@ -1,6 +1,9 @@
 package capture
 
 import (
+	"encoding/binary"
+	"errors"
+
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 
@@ -30,6 +33,8 @@ type Decoder struct {
 	ip4    layers.IPv4
 	ip6    layers.IPv6
 	ip6ext layers.IPv6ExtensionSkipper
+	frag6  ipv6Fragment
+	ah     layers.IPSecAH
 	tcp    layers.TCP
 	udp    layers.UDP
 	// Tunnels: the inner packet's layers overwrite the outer ones as they decode, so
@@ -55,7 +60,8 @@ func NewDecoder() *Decoder {
 		layers.LayerTypeLoopback, layers.LayerTypeIPv4, layers.LayerTypeIPv6, layers.LayerTypePPP,
 	} {
 		p := gopacket.NewDecodingLayerParser(first,
-			&d.eth, &d.dot1q, &d.sll, &d.sll2, &d.loop, &d.ip4, &d.ip6, &d.ip6ext, &d.tcp, &d.udp, &d.payload,
+			// frag6 after ip6ext: it takes the Fragment header over from the skipper.
+			&d.eth, &d.dot1q, &d.sll, &d.sll2, &d.loop, &d.ip4, &d.ip6, &d.ip6ext, &d.frag6, &d.ah, &d.tcp, &d.udp, &d.payload,
 			&d.gre, &d.vxlan, &d.geneve, &d.gtp, &d.pppoe, &d.ppp)
 		p.IgnoreUnsupported = true
 		d.parsers[first] = p
@@ -143,6 +149,16 @@ func (d *Decoder) Decode(lt layers.LinkType, frame []byte, ts int64, wireLen int
 			ipPayload = d.ip6.Payload
 			if d.ip6.Length != 0 {
 				ipPayloadWire = int(d.ip6.Length)
+				if d.ip6.HopByHop != nil {
+					// The IPv6 layer keeps a Hop-by-Hop header as its own, out of
+					// Payload; the payload length counts it.
+					ipPayloadWire -= d.ip6.HopByHop.ActualLength
+				}
+			}
+		case layers.LayerTypeIPv6Fragment:
+			if d.frag6.fragmented {
+				d.stats.Fragments++
+				return false
 			}
 		case layers.LayerTypeTCP:
 			isTransport = true
@@ -205,4 +221,38 @@ func tcpFlags(t *layers.TCP) uint8 {
 		f |= flow.FlagACK
 	}
 	return f
+}
+
+// ipv6Fragment decodes an IPv6 Fragment header (RFC 8200 §4.5) as a DecodingLayer, so
+// that a fragment is counted as one, like an IPv4 fragment, instead of its first piece
+// passing for a whole TCP or UDP packet. An atomic fragment (offset 0, no more
+// fragments; RFC 6946) is a whole packet: decoding goes on to the next header.
+type ipv6Fragment struct {
+	layers.BaseLayer
+	next       layers.IPProtocol
+	fragmented bool
+}
+
+const ipv6FragmentLen = 8
+
+var errShortIPv6Fragment = errors.New("ipv6 fragment header: short")
+
+func (f *ipv6Fragment) CanDecode() gopacket.LayerClass { return layers.LayerTypeIPv6Fragment }
+
+func (f *ipv6Fragment) NextLayerType() gopacket.LayerType {
+	if f.fragmented {
+		return gopacket.LayerTypeZero
+	}
+	return f.next.LayerType()
+}
+
+func (f *ipv6Fragment) DecodeFromBytes(data []byte, _ gopacket.DecodeFeedback) error {
+	if len(data) < ipv6FragmentLen {
+		return errShortIPv6Fragment
+	}
+	f.next = layers.IPProtocol(data[0])
+	offsetFlags := binary.BigEndian.Uint16(data[2:4])
+	f.fragmented = offsetFlags&0xfff8 != 0 || offsetFlags&1 != 0 // offset, or M
+	f.BaseLayer = layers.BaseLayer{Contents: data[:ipv6FragmentLen], Payload: data[ipv6FragmentLen:]}
+	return nil
 }

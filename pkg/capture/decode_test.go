@@ -189,3 +189,62 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// withIPv6Ext inserts an extension header of type typ with body (its next-header byte
+// is filled in) between the fixed IPv6 header and what follows it, in a raw IPv6 packet.
+func withIPv6Ext(pkt []byte, typ layers.IPProtocol, body []byte) []byte {
+	ext := append([]byte{pkt[6]}, body...)
+	out := append(append(append([]byte{}, pkt[:40]...), ext...), pkt[40:]...)
+	out[6] = byte(typ)
+	l := int(out[4])<<8 | int(out[5]) + len(ext)
+	out[4], out[5] = byte(l>>8), byte(l)
+	return out
+}
+
+// TestDecodeIPv6Extensions: TCP behind IPv6 extension headers keeps its exact payload
+// length (a Hop-by-Hop header is the IPv6 layer's own in gopacket and must not count
+// as payload), AH is walked, and fragments are counted as fragments, except an atomic
+// fragment, which is a whole packet.
+func TestDecodeIPv6Extensions(t *testing.T) {
+	base := frame(t, ipv6(), tcp(), gopacket.Payload("0123456789"))
+	hbh := []byte{0, 1, 4, 0, 0, 0, 0}                          // length 0 (8 bytes): PadN of 4
+	dst := []byte{1, 1, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0} // length 1 (16 bytes)
+	ah := append([]byte{4, 0, 0}, make([]byte, 20)...)          // payload length 4: (4+2)*4 = 24 bytes
+	fragment := func(offset uint16, more bool) []byte {
+		v := offset << 3
+		if more {
+			v |= 1
+		}
+		return []byte{0, byte(v >> 8), byte(v), 0, 0, 0, 7}
+	}
+	for _, tt := range []struct {
+		name     string
+		pkt      []byte
+		decoded  bool
+		fragment bool
+	}{
+		{"hop-by-hop", withIPv6Ext(base, layers.IPProtocolIPv6HopByHop, hbh), true, false},
+		{"hop-by-hop and destination options", withIPv6Ext(withIPv6Ext(base, layers.IPProtocolIPv6Destination, dst), layers.IPProtocolIPv6HopByHop, hbh), true, false},
+		{"authentication header", withIPv6Ext(base, layers.IPProtocolAH, ah), true, false},
+		{"atomic fragment", withIPv6Ext(base, layers.IPProtocolIPv6Fragment, fragment(0, false)), true, false},
+		{"first fragment", withIPv6Ext(base, layers.IPProtocolIPv6Fragment, fragment(0, true)), false, true},
+		{"later fragment", withIPv6Ext(base, layers.IPProtocolIPv6Fragment, fragment(185, false)), false, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			d := NewDecoder()
+			var p flow.Packet
+			// Ethernet padding after the packet must not become payload either.
+			padded := append(append([]byte{}, tt.pkt...), 0, 0, 0, 0)
+			got := d.Decode(layers.LinkTypeRaw, padded, 1, len(padded), &p)
+			if got != tt.decoded {
+				t.Fatalf("decoded %v, want %v (stats %+v)", got, tt.decoded, d.Stats())
+			}
+			if tt.fragment && d.Stats().Fragments != 1 {
+				t.Errorf("stats %+v, want one fragment", d.Stats())
+			}
+			if got && (string(p.Payload) != "0123456789" || p.PayloadLen != 10 || p.Proto != flow.TCP || p.DstPort != 443) {
+				t.Errorf("payload %q len %d proto %v port %d", p.Payload, p.PayloadLen, p.Proto, p.DstPort)
+			}
+		})
+	}
+}
