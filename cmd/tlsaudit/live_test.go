@@ -41,7 +41,7 @@ var nsSeq atomic.Int32
 type testNet struct {
 	client, server     string // namespace names
 	clientIP, serverIP string
-	serverIf           string
+	clientIf, serverIf string
 }
 
 func newTestNet(t testing.TB, offloads bool) *testNet {
@@ -51,14 +51,14 @@ func newTestNet(t testing.TB, offloads bool) *testNet {
 	tn := &testNet{
 		client: "tac" + id, server: "tas" + id,
 		clientIP: fmt.Sprintf("10.213.%d.1", n), serverIP: fmt.Sprintf("10.213.%d.2", n),
-		serverIf: "tas" + id,
+		clientIf: "tac" + id, serverIf: "tas" + id,
 	}
 	sh(t, "ip", "netns", "add", tn.client)
 	t.Cleanup(func() { exec.Command("ip", "netns", "del", tn.client).Run() })
 	sh(t, "ip", "netns", "add", tn.server)
 	t.Cleanup(func() { exec.Command("ip", "netns", "del", tn.server).Run() })
-	sh(t, "ip", "link", "add", "tac"+id, "netns", tn.client, "type", "veth", "peer", "name", tn.serverIf, "netns", tn.server)
-	for _, s := range []struct{ ns, ifc, ip string }{{tn.client, "tac" + id, tn.clientIP}, {tn.server, tn.serverIf, tn.serverIP}} {
+	sh(t, "ip", "link", "add", tn.clientIf, "netns", tn.client, "type", "veth", "peer", "name", tn.serverIf, "netns", tn.server)
+	for _, s := range []struct{ ns, ifc, ip string }{{tn.client, tn.clientIf, tn.clientIP}, {tn.server, tn.serverIf, tn.serverIP}} {
 		sh(t, "ip", "-n", s.ns, "addr", "add", s.ip+"/24", "dev", s.ifc)
 		sh(t, "ip", "-n", s.ns, "link", "set", s.ifc, "up")
 		sh(t, "ip", "-n", s.ns, "link", "set", "lo", "up")

@@ -18,6 +18,11 @@
 // close_notify and closes. With -starttls smtp the server first speaks a
 // minimal SMTP dialogue and upgrades to TLS after STARTTLS (the client side
 // of that is expected to be e.g. "openssl s_client -starttls smtp").
+//
+// With -ipv6-dstopts or -ipv6-hopopts the client's IPv6 socket puts a
+// Destination Options or a Hop-by-Hop Options extension header (8 bytes,
+// one PadN option) on every segment it sends, as a sticky socket option set
+// before connect; setting one needs CAP_NET_RAW.
 package main
 
 import (
@@ -37,6 +42,7 @@ import (
 	"net"
 	"os"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -59,6 +65,8 @@ type options struct {
 	keylog     string
 	timeout    time.Duration
 	verbose    bool
+	dstopts    bool
+	hopopts    bool
 }
 
 func main() {
@@ -83,6 +91,8 @@ func main() {
 	flag.StringVar(&o.keylog, "keylog", "", "append TLS secrets to this file (NSS key log format)")
 	flag.DurationVar(&o.timeout, "timeout", 20*time.Second, "per-connection deadline (and, for a server, how long to wait for connections)")
 	flag.BoolVar(&o.verbose, "v", false, "print a summary of each handshake to stderr")
+	flag.BoolVar(&o.dstopts, "ipv6-dstopts", false, "client: send every segment with an IPv6 Destination Options header (needs CAP_NET_RAW)")
+	flag.BoolVar(&o.hopopts, "ipv6-hopopts", false, "client: send every segment with an IPv6 Hop-by-Hop Options header (needs CAP_NET_RAW)")
 	flag.Parse()
 
 	if (o.listen == "") == (o.connect == "") {
@@ -370,8 +380,40 @@ func smtpUntilStartTLS(c net.Conn) (*bufio.Reader, error) {
 	}
 }
 
+// padOptions is an 8-byte IPv6 options header (RFC 8200 section 4.3, 4.6) holding
+// one PadN option of 4 bytes: next header (the kernel fills it in), length 0 (8
+// bytes), PadN (type 1) with 4 zero bytes of data.
+var padOptions = string([]byte{0, 0, 1, 4, 0, 0, 0, 0})
+
+// extHeaders sets the extension headers asked for on the socket before it connects;
+// the kernel then puts them on every segment the socket sends.
+func extHeaders(o *options) func(network, address string, rc syscall.RawConn) error {
+	if !o.dstopts && !o.hopopts {
+		return nil
+	}
+	return func(network, _ string, rc syscall.RawConn) error {
+		if network != "tcp6" {
+			return fmt.Errorf("IPv6 extension headers need an IPv6 connection, not %s", network)
+		}
+		var serr error
+		err := rc.Control(func(fd uintptr) {
+			if o.hopopts {
+				if e := syscall.SetsockoptString(int(fd), syscall.IPPROTO_IPV6, syscall.IPV6_HOPOPTS, padOptions); e != nil {
+					serr = errors.Join(serr, fmt.Errorf("IPV6_HOPOPTS: %w", e))
+				}
+			}
+			if o.dstopts {
+				if e := syscall.SetsockoptString(int(fd), syscall.IPPROTO_IPV6, syscall.IPV6_DSTOPTS, padOptions); e != nil {
+					serr = errors.Join(serr, fmt.Errorf("IPV6_DSTOPTS: %w", e))
+				}
+			}
+		})
+		return errors.Join(err, serr)
+	}
+}
+
 func dial(o *options, cfg *tls.Config) error {
-	d := net.Dialer{Timeout: o.timeout}
+	d := net.Dialer{Timeout: o.timeout, Control: extHeaders(o)}
 	raw, err := d.Dial("tcp", o.connect)
 	if err != nil {
 		return err
