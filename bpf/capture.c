@@ -214,7 +214,11 @@ struct pkt {
 
 /* PARSE_SHORT is parse's answer when a header lies past the skb's linear part. */
 #define PARSE_SHORT -1
-#define PULL_MAX 128 /* bytes bpf_skb_pull_data makes linear when a header is short */
+/* L4_OFF_MAX is the deepest a transport header (or an IPv6 extension header) may start;
+ * PULL_MAX, what bpf_skb_pull_data makes linear when a header is short, covers the
+ * largest fixed header read there (TCP's 20 bytes) on top. */
+#define L4_OFF_MAX 128
+#define PULL_MAX (L4_OFF_MAX + 20)
 
 /* parse reads the headers with direct packet access and fills the flow key in
  * canonical order. It returns 0 for a TCP/UDP packet to look at, PARSE_SHORT when a
@@ -224,7 +228,7 @@ struct pkt {
  * header stack up front: on veth the linear part is exactly the headers (66 bytes for
  * IPv4 and TCP with timestamps), so a check for 74 bytes pulled payload into the head
  * of every data segment, which cost more than the rest of the program. A header that
- * starts past PULL_MAX (deep IPv6 extension headers) is not read: a load error. */
+ * starts past L4_OFF_MAX (deep IPv6 extension headers) is not read: a load error. */
 static __always_inline int parse(struct __sk_buff *skb, struct flow_key *key, struct pkt *pk)
 {
 	void *data = (void *)(long)skb->data;
@@ -298,7 +302,7 @@ static __always_inline int parse(struct __sk_buff *skb, struct flow_key *key, st
 			if (l4 != NEXTHDR_HOP_ && l4 != NEXTHDR_ROUTING_ && l4 != NEXTHDR_DEST_ &&
 			    l4 != NEXTHDR_FRAGMENT_ && l4 != NEXTHDR_AUTH_)
 				break;
-			if (l4_off > PULL_MAX)
+			if (l4_off > L4_OFF_MAX)
 				return STAT_LOAD_ERRORS;
 			__u8 *ext = data + l4_off;
 			if ((void *)(ext + IPV6_EXT_MIN) > end)
@@ -322,7 +326,7 @@ static __always_inline int parse(struct __sk_buff *skb, struct flow_key *key, st
 
 	__u16 sport, dport;
 	if (l4 == IPPROTO_TCP) {
-		if (l4_off > PULL_MAX)
+		if (l4_off > L4_OFF_MAX)
 			return STAT_LOAD_ERRORS;
 		struct tcphdr *th = data + l4_off;
 		if ((void *)(th + 1) > end)
@@ -334,7 +338,7 @@ static __always_inline int parse(struct __sk_buff *skb, struct flow_key *key, st
 		pk->flags = (th->fin ? F_FIN : 0) | (th->syn ? F_SYN : 0) | (th->rst ? F_RST : 0) | (th->ack ? F_ACK : 0);
 		pk->payload_off = l4_off + th->doff * 4;
 	} else if (l4 == IPPROTO_UDP) {
-		if (l4_off > PULL_MAX)
+		if (l4_off > L4_OFF_MAX)
 			return STAT_LOAD_ERRORS;
 		struct udphdr *uh = data + l4_off;
 		if ((void *)(uh + 1) > end)
