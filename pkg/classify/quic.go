@@ -360,6 +360,8 @@ type quicScanner struct {
 	client, server spanBuffer
 	chScratch      ClientHello
 	shScratch      ServerHello
+	firstCH        []byte      // the first ClientHello message of the stream, copied
+	first          ClientHello // firstCH parsed, for fingerprints
 
 	// attempts are the client's Initial connection IDs and versions whose keys
 	// decrypted a client Initial; cur and serverCur index the ones the client and
@@ -813,6 +815,9 @@ func (q *quicScanner) clientMessages() {
 			return
 		}
 		q.setErr(false, q.chScratch.Violation)
+		if q.hs.ClientHellos == 0 {
+			q.firstCH = append(q.firstCH[:0], msg...)
+		}
 		q.hs.ClientHello, q.chScratch = q.chScratch, q.hs.ClientHello
 		q.hs.ClientHellos++
 	}
@@ -915,6 +920,11 @@ func classifyQUIC(in *Input) (v Verdict, done, ok bool) {
 			sh = &h.ServerHello
 		}
 		helloVerdict(&v, &h.ClientHello, sh, 'q')
+		if h.ClientHellos > 1 && q.first.Unmarshal(q.firstCH) == nil {
+			// As for TLS and DTLS: JA3 and JA4 are the hello the client sent
+			// unprompted, not the one a HelloRetryRequest asked for.
+			v.JA3, v.JA4 = q.first.JA3(), q.first.JA4('q')
+		}
 		if v.Version == 0 {
 			v.Version = VersionTLS13
 		}

@@ -682,3 +682,32 @@ func TestFBZero(t *testing.T) {
 		t.Error("1QTV without a version digit was taken")
 	}
 }
+
+// TestQUICFingerprintsFirstHello: with two ClientHellos in the client's CRYPTO stream
+// (the second after a HelloRetryRequest), JA3 and JA4 are the first's, as for TLS
+// and DTLS; the SNI and the rest are the last's.
+func TestQUICFingerprintsFirstHello(t *testing.T) {
+	ch1, _ := helloMessages(t)
+	cl2, _ := readConn(t, "go126-tls12")
+	ch2 := cl2[5 : 5+(int(cl2[3])<<8|int(cl2[4]))]
+	p1 := sealQUIC(t, quicPacket{version: quicVersion1, dcid: testDCID, scid: testSCID, frames: cryptoFrame(0, ch1), pad: 1162})
+	p2 := sealQUIC(t, quicPacket{version: quicVersion1, dcid: testDCID, scid: testSCID, pn: 1,
+		frames: cryptoFrame(uint64(len(ch1)), ch2), pad: 1162})
+	var m1, m2 ClientHello
+	if m1.Unmarshal(ch1) != nil || m2.Unmarshal(ch2) != nil || m1.JA3() == m2.JA3() {
+		t.Fatal("the two hellos must parse and differ")
+	}
+	h, err := ParseQUIC(frame(p1, p2), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.ClientHellos != 2 {
+		t.Fatalf("ParseQUIC: %d hellos, want 2", h.ClientHellos)
+	}
+	var c Classifier
+	v, done := c.Classify(&Input{Proto: 17, Client: frame(p1, p2), Final: true})
+	if !done || v.JA3 != m1.JA3() || v.JA4 != m1.JA4('q') || v.SNI != string(m2.ServerName) {
+		t.Errorf("ja3 %s ja4 %s sni %q; want the first hello's %s %s and the last's SNI %q",
+			v.JA3, v.JA4, v.SNI, m1.JA3(), m1.JA4('q'), m2.ServerName)
+	}
+}
