@@ -59,6 +59,7 @@ func analyze(args []string, stdout, stderr io.Writer, log zerolog.Logger) int {
 	prefix := fs.Int("prefix-bytes", flow.DefaultConfig.PrefixBytes, "bytes of each direction kept for classification")
 	maxFlows := fs.Int("max-flows", flow.DefaultConfig.MaxFlows, "most flows tracked at once; the oldest is finished early past it")
 	maxBuf := fs.Int("max-buffered-bytes", flow.DefaultConfig.MaxBufferedBytes, "most bytes buffered by all flows together")
+	rawFingerprints := fs.Bool("raw-fingerprints", false, "add the strings behind the fingerprints to json/ndjson flows: ja3_string, ja3s_string, ja4_r")
 	maxReportFlows := fs.Int("max-report-flows", report.DefaultFlowLimit, "most flows listed in json/ndjson output; the rest are counted in summary.flows_omitted (pairs and violations always count every flow)")
 	configPath := fs.String("config", "", "policy config file, as for tlsaudit run (--internal-cidr and --min-tls override it when given)")
 	namesPath := fs.String("names", "", "static names file (YAML: ip or cidr -> namespace, workload, service)")
@@ -116,7 +117,7 @@ func analyze(args []string, stdout, stderr io.Writer, log zerolog.Logger) int {
 	default:
 		b.FlowLimit = 0 // the table lists pairs; flows are only counted
 	}
-	tcfg := flow.Config{PrefixBytes: *prefix, MaxFlows: *maxFlows, MaxBufferedBytes: *maxBuf}
+	tcfg := flow.Config{PrefixBytes: *prefix, MaxFlows: *maxFlows, MaxBufferedBytes: *maxBuf, RawFingerprints: *rawFingerprints}
 	sink := b.Add
 	var exp *export.Exporter
 	if openMetrics {

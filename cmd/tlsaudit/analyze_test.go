@@ -2,7 +2,9 @@ package main
 
 import (
 	"bytes"
+	"crypto/md5"
 	"encoding/csv"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"os"
@@ -200,5 +202,24 @@ func TestFormats(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestAnalyzeRawFingerprints: --raw-fingerprints adds the strings the hashes are made
+// of, and they hash to the fingerprints; without it they are absent.
+func TestAnalyzeRawFingerprints(t *testing.T) {
+	file := filepath.Join(pcapDir, "tls12-openssl.pcap")
+	a, code, stderr := analyzeJSON(t, "--raw-fingerprints", file)
+	if code == exitError || len(a.Flows) != 1 {
+		t.Fatalf("exit %d, %d flows: %s", code, len(a.Flows), stderr)
+	}
+	f := a.Flows[0]
+	md5hex := func(s string) string { sum := md5.Sum([]byte(s)); return hex.EncodeToString(sum[:]) }
+	if f.JA3String == "" || md5hex(f.JA3String) != f.JA3 || md5hex(f.JA3SString) != f.JA3S || !strings.HasPrefix(f.JA4Raw, f.JA4[:11]) {
+		t.Errorf("ja3 %s of %q, ja3s %s of %q, ja4 %s of %q", f.JA3, f.JA3String, f.JA3S, f.JA3SString, f.JA4, f.JA4Raw)
+	}
+	a, _, _ = analyzeJSON(t, file)
+	if f := a.Flows[0]; f.JA3String != "" || f.JA3SString != "" || f.JA4Raw != "" {
+		t.Errorf("raw strings without the flag: %+v", f)
 	}
 }

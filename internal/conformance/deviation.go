@@ -1,6 +1,10 @@
 package conformance
 
 import (
+	"crypto/md5"
+	"crypto/sha256"
+	"encoding/hex"
+	"strconv"
 	"strings"
 
 	"github.com/tlsaudit/tlsaudit/pkg/classify"
@@ -29,6 +33,18 @@ func referenceRule(source string, f Field, ref, ours string, fr *flow.Record) st
 		if withALPNChars(ours, "99") == ref && len(v.ALPN) > 0 && !alnumEnds(v.ALPN[0]) {
 			return "FoxIO's ALPN \"99\" from before the hex rule"
 		}
+	case f == FieldJA4 && source == "suricata":
+		if suricataJA4(ours, v.JA4Raw) == ref {
+			return "Suricata's JA4 hashes a trailing _ without signature algorithms"
+		}
+	case f == FieldJA3 && source == "tshark":
+		if tsharkJA3Stub(v.JA3String) == ref {
+			return "tshark's JA3 stops after the ciphers of a hello without extensions"
+		}
+	case f == FieldVersion && source == "arkime":
+		if ours == "" && v.ParseError != "" && ja3Version(v.JA3SString) == ref {
+			return "Arkime's version is the ServerHello's legacy_version when supported_versions is unreadable"
+		}
 	case f == FieldJA4 && source == "arkime":
 		if fr.Proto == flow.UDP && v.AppOther == "openvpn" && strings.HasPrefix(ours, "t") && "q"+ours[1:] == ref {
 			return "Arkime's JA4 protocol q for any UDP"
@@ -37,7 +53,7 @@ func referenceRule(source string, f Field, ref, ours string, fr *flow.Record) st
 		if ours == "" && v.Class == classify.ClassTLS && ja4Version(v.JA4) == ref {
 			return "the ClientHello's version where no ServerHello came"
 		}
-		if source == "ndpi" && ours != "" && ja4Version(v.JA4) == ref {
+		if source == "ndpi" && ours != "" && (ja4Version(v.JA4) == ref || ja3Version(v.JA3String) == ref) {
 			return "nDPI's version is the ClientHello's"
 		}
 	}
@@ -117,4 +133,41 @@ func ja4Version(ja4 string) string {
 		return "DTLS1.3"
 	}
 	return ""
+}
+
+// suricataJA4 rewrites a JA4 the way Suricata 7 writes it for a hello without
+// signature algorithms (docs/conformance.md, decision 4): the extension list is hashed
+// with a trailing "_". raw is the JA4_r; "" when there are signature algorithms.
+func suricataJA4(ja4, raw string) string {
+	parts := strings.Split(raw, "_")
+	if len(parts) != 3 || len(ja4) < 24 {
+		return "" // signature algorithms present, or no raw string
+	}
+	sum := sha256.Sum256([]byte(parts[2] + "_"))
+	return ja4[:24] + hex.EncodeToString(sum[:])[:12]
+}
+
+// tsharkJA3Stub is the JA3 tshark 4.0 computes for a ClientHello without an
+// extensions block (docs/conformance.md, decision 13): its string stops after the
+// cipher list, "769,4-5-…,". ja3String is tlsaudit's full string, "769,4-5-…,,,".
+func tsharkJA3Stub(ja3String string) string {
+	if !strings.HasSuffix(ja3String, ",,,") {
+		return ""
+	}
+	sum := md5.Sum([]byte(strings.TrimSuffix(ja3String, ",,")))
+	return hex.EncodeToString(sum[:])
+}
+
+// ja3Version reads the version a JA3 or JA3S string starts with (the hello's
+// legacy_version, in decimal), in CanonicalVersion's spelling.
+func ja3Version(s string) string {
+	first, _, ok := strings.Cut(s, ",")
+	if !ok {
+		return ""
+	}
+	v, err := strconv.ParseUint(first, 10, 16)
+	if err != nil {
+		return ""
+	}
+	return CanonicalVersion("0x" + strconv.FormatUint(v, 16))
 }

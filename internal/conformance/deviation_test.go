@@ -35,6 +35,17 @@ func TestReferenceRule(t *testing.T) {
 		{"ClientHello version without a ServerHello", "suricata", FieldVersion, "TLS1.0", "", tcp(classify.Verdict{Class: classify.ClassTLS, JA4: "t10i070600_c50f5591e341_c39ab67fec8e"}), true},
 		{"another version without a ServerHello", "suricata", FieldVersion, "TLS1.2", "", tcp(classify.Verdict{Class: classify.ClassTLS, JA4: "t10i070600_c50f5591e341_c39ab67fec8e"}), false},
 		{"nDPI's ClientHello version", "ndpi", FieldVersion, "TLS1.2", "TLS1.0", tcp(classify.Verdict{Class: classify.ClassTLS, JA4: "t12d290100_cdba58456bdf_e78b541c01a9"}), true},
+		{"Suricata's trailing underscore", "suricata", FieldJA4, "t10i070600_c50f5591e341_ce66f3b797c1", "t10i070600_c50f5591e341_c39ab67fec8e",
+			tcp(classify.Verdict{JA4Raw: "t10i070600_0004,0005_0005,000a,000b,0017,0023,ff01"}), true},
+		{"Suricata's underscore with signature algorithms", "suricata", FieldJA4, "t10i070600_c50f5591e341_ce66f3b797c1", "t10i070600_c50f5591e341_c39ab67fec8e",
+			tcp(classify.Verdict{JA4Raw: "t10i070600_0004,0005_0005,000a,000b,0017,0023,ff01_0403"}), false},
+		{"tshark's JA3 stub", "tshark", FieldJA3, "88d4e76accc5dbd6e8ba82e094f04049", "af67bec83aa1424953ce62433eade3fe",
+			tcp(classify.Verdict{JA3String: "769,4-5-10-9-100-98-3-6-19-18-37,,,"}), true},
+		{"tshark's JA3 of a hello with extensions", "tshark", FieldJA3, "88d4e76accc5dbd6e8ba82e094f04049", "af67bec83aa1424953ce62433eade3fe",
+			tcp(classify.Verdict{JA3String: "769,4-5-10-9-100-98-3-6-19-18-37,0,,"}), false},
+		{"Arkime's legacy version", "arkime", FieldVersion, "TLS1.2", "", tcp(classify.Verdict{Class: classify.ClassTLS, ParseError: "malformed", JA3SString: "771,4865,0-1-2"}), true},
+		{"Arkime's legacy version without a parse error", "arkime", FieldVersion, "TLS1.2", "", tcp(classify.Verdict{Class: classify.ClassTLS, JA3SString: "771,4865,0-1-2"}), false},
+		{"nDPI's ClientHello legacy version", "ndpi", FieldVersion, "TLS1.2", "TLS1.3", tcp(classify.Verdict{Class: classify.ClassTLS, JA4: "t13d1811h2_f71e3e15ae0d_5c3a8cf9b2bc", JA3String: "771,4865,0,,"}), true},
 		{"no flow", "ndpi", FieldJA4, "t12d6707ht_2955a3196ffa_c83f907a73d3", "", nil, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

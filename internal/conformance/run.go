@@ -74,7 +74,7 @@ func RunCapture(abs, rel, tmp string) *CaptureRun {
 		file = out
 	}
 	dec := capture.NewDecoder()
-	table := flow.New(flow.Config{}, func(r *flow.Record) { run.Flows = append(run.Flows, *r) })
+	table := flow.New(flow.Config{RawFingerprints: true}, func(r *flow.Record) { run.Flows = append(run.Flows, *r) })
 	f, err := capture.OpenFile(abs, dec) // gzip too: tlsaudit reads it directly
 	if err != nil {
 		run.OpenErr = err.Error()

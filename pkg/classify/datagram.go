@@ -97,11 +97,21 @@ func QUICVersionName(v uint32) string {
 	return "0x" + strconv.FormatUint(uint64(v), 16)
 }
 
+// fingerprints sets v's JA3 and JA4 from ch, with the strings behind them when raw.
+func fingerprints(v *Verdict, ch *ClientHello, transport byte, raw bool) {
+	v.JA3 = ch.JA3()
+	v.JA4 = ch.JA4(transport)
+	if raw {
+		v.JA3String = ch.JA3String()
+		v.JA4Raw = ch.JA4Raw(transport)
+	}
+}
+
 // helloVerdict fills the TLS fields of v from the hellos of a datagram handshake,
 // the way Classifier.tls does for a TCP one: the client's offer and fingerprints
 // (JA4 with the given transport, 'q' or 'd') when ch is not nil, the server's choice
 // when sh is not nil. Strings are copied out of the hellos.
-func helloVerdict(v *Verdict, ch *ClientHello, sh *ServerHello, transport byte) {
+func helloVerdict(v *Verdict, ch *ClientHello, sh *ServerHello, transport byte, raw bool) {
 	if ch != nil {
 		v.SNI = string(ch.ServerName)
 		if len(ch.ALPN) > 0 {
@@ -110,8 +120,7 @@ func helloVerdict(v *Verdict, ch *ClientHello, sh *ServerHello, transport byte) 
 				v.ALPN[i] = string(p)
 			}
 		}
-		v.JA3 = ch.JA3()
-		v.JA4 = ch.JA4(transport)
+		fingerprints(v, ch, transport, raw)
 		v.ECH = ch.ECH
 		v.PQ = ch.HasPQKeyShare()
 	}
@@ -121,6 +130,9 @@ func helloVerdict(v *Verdict, ch *ClientHello, sh *ServerHello, transport byte) 
 		v.Group = sh.SelectedGroup
 		v.ALPNServer = string(sh.ALPN)
 		v.JA3S = sh.JA3S()
+		if raw {
+			v.JA3SString = sh.JA3SString()
+		}
 		v.HeartbeatAccepted = slices.Contains(sh.Extensions, extensionHeartbeat)
 		// As resumed() for TCP: in TLS 1.3 the server accepted a PSK; before, it
 		// echoed the client's session ID.

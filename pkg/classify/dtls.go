@@ -498,11 +498,11 @@ func classifyDTLS(in *Input) (v Verdict, done, ok bool) {
 	if h.ServerHelloSeen {
 		sh = &h.ServerHello
 	}
-	helloVerdict(&v, ch, sh, 'd')
+	helloVerdict(&v, ch, sh, 'd', in.RawFingerprints)
 	if h.ClientHellos > 1 && x.first.UnmarshalDTLS(h.firstCH) == nil {
 		// As for TLS: JA3 and JA4 identify the client by the hello it sends
 		// unprompted, not the one a HelloVerifyRequest or HelloRetryRequest asked for.
-		v.JA3, v.JA4 = x.first.JA3(), x.first.JA4('d')
+		fingerprints(&v, &x.first, 'd', in.RawFingerprints)
 	}
 	if sh != nil && !v.Resumed && v.Version.Normalized() != VersionTLS13 && ch != nil {
 		// Ticket resumption: the server went from its hello straight to

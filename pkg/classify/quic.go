@@ -919,11 +919,11 @@ func classifyQUIC(in *Input) (v Verdict, done, ok bool) {
 		if h.ServerHelloSeen {
 			sh = &h.ServerHello
 		}
-		helloVerdict(&v, &h.ClientHello, sh, 'q')
+		helloVerdict(&v, &h.ClientHello, sh, 'q', in.RawFingerprints)
 		if h.ClientHellos > 1 && q.first.Unmarshal(q.firstCH) == nil {
 			// As for TLS and DTLS: JA3 and JA4 are the hello the client sent
 			// unprompted, not the one a HelloRetryRequest asked for.
-			v.JA3, v.JA4 = q.first.JA3(), q.first.JA4('q')
+			fingerprints(&v, &q.first, 'q', in.RawFingerprints)
 		}
 		if v.Version == 0 {
 			v.Version = VersionTLS13

@@ -254,7 +254,7 @@ func TestHeartbeatAccepted(t *testing.T) {
 		t.Fatal(err)
 	}
 	var v Verdict
-	helloVerdict(&v, nil, &m, 't')
+	helloVerdict(&v, nil, &m, 't', false)
 	if v.HeartbeatAccepted {
 		t.Error("heartbeat accepted without the extension")
 	}
@@ -262,7 +262,7 @@ func TestHeartbeatAccepted(t *testing.T) {
 	if err := m.Unmarshal(buildServerHello(f)); err != nil {
 		t.Fatal(err)
 	}
-	helloVerdict(&v, nil, &m, 't')
+	helloVerdict(&v, nil, &m, 't', false)
 	if !v.HeartbeatAccepted {
 		t.Error("heartbeat extension in the ServerHello not reported")
 	}

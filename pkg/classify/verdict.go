@@ -58,6 +58,11 @@ type Input struct {
 	Midstream bool
 	// Final asks for a verdict now, with what there is.
 	Final bool
+	// RawFingerprints asks for the strings behind the fingerprints in the Verdict
+	// (JA3String, JA3SString, JA4Raw): what analysts read to see a client's offer, and
+	// what lets another tool's hash be checked. Off by default: they cost a few hundred
+	// bytes a flow.
+	RawFingerprints bool
 }
 
 // Verdict is the classification of one flow. Strings are owned (copied out of the
@@ -81,11 +86,16 @@ type Verdict struct {
 	JA3         string
 	JA3S        string
 	JA4         string
-	Resumed     bool
-	HRR         bool
-	ClientCert  bool
-	ECH         bool
-	PQ          bool // the key exchange offered a post-quantum hybrid
+	// JA3String, JA3SString and JA4Raw (FoxIO's JA4_r) are the strings the hashes are
+	// made of, set only when Input.RawFingerprints asked for them.
+	JA3String  string
+	JA3SString string
+	JA4Raw     string
+	Resumed    bool
+	HRR        bool
+	ClientCert bool
+	ECH        bool
+	PQ         bool // the key exchange offered a post-quantum hybrid
 	// Heartbeat is true when heartbeat records (RFC 6520; Heartbleed\'s vector) crossed
 	// in clear before the verdict.
 	Heartbeat bool
@@ -292,7 +302,7 @@ func (c *Classifier) tls(in *Input, cl, sv []byte, noMore bool, app App) (Verdic
 		if sapp, _ := DetectStream(nil, sv); sapp != AppNone || ReadableText(sv) {
 			v := Verdict{Class: ClassPlaintext, App: sapp, ParseError: "server_not_tls"}
 			if h.ClientHellos > 0 {
-				helloVerdict(&v, &h.ClientHello, nil, 't') // what the client offered is still evidence
+				helloVerdict(&v, &h.ClientHello, nil, 't', in.RawFingerprints) // what the client offered is still evidence
 			}
 			return v, true
 		}
@@ -316,13 +326,13 @@ func (c *Classifier) tls(in *Input, cl, sv []byte, noMore bool, app App) (Verdic
 		ch = &h.ClientHello
 	}
 	if h.ServerHelloSeen {
-		helloVerdict(&v, ch, &h.ServerHello, 't')
+		helloVerdict(&v, ch, &h.ServerHello, 't', in.RawFingerprints)
 		v.Resumed = resumed(h)
 	} else {
-		helloVerdict(&v, ch, nil, 't')
+		helloVerdict(&v, ch, nil, 't', in.RawFingerprints)
 	}
 	if h.FirstClientHello(&c.first) {
-		v.JA3, v.JA4 = c.first.JA3(), c.first.JA4('t')
+		fingerprints(&v, &c.first, 't', in.RawFingerprints)
 	}
 	v.HRR = h.HRR
 	v.Heartbeat = h.Heartbeat

@@ -267,3 +267,20 @@ func FuzzClassify(f *testing.F) {
 		}
 	})
 }
+
+// TestRawFingerprints: the strings behind JA3, JA3S and JA4 are in the verdict only
+// when asked for, and hash to the fingerprints beside them.
+func TestRawFingerprints(t *testing.T) {
+	cl, sv := readConn(t, "curl-tls13")
+	in := Input{Proto: 6, Client: cl, Server: sv, Final: true}
+	var c Classifier
+	v, _ := c.Classify(&in)
+	if v.JA3 == "" || v.JA3String != "" || v.JA3SString != "" || v.JA4Raw != "" {
+		t.Fatalf("without RawFingerprints: ja3 %q, strings %q %q %q", v.JA3, v.JA3String, v.JA3SString, v.JA4Raw)
+	}
+	in.RawFingerprints = true
+	v, _ = c.Classify(&in)
+	if md5Hex(v.JA3String) != v.JA3 || md5Hex(v.JA3SString) != v.JA3S || !strings.HasPrefix(v.JA4Raw, v.JA4[:11]) {
+		t.Errorf("JA3 %s of %q, JA3S %s of %q, JA4 %s of %q", v.JA3, v.JA3String, v.JA3S, v.JA3SString, v.JA4, v.JA4Raw)
+	}
+}

@@ -21,6 +21,9 @@ type Config struct {
 	// ClosedTimeout finishes a closed (FIN both ways, or RST) flow after this long,
 	// so that its last ACKs do not start a new flow.
 	ClosedTimeout time.Duration
+	// RawFingerprints keeps the strings behind JA3, JA3S and JA4 in the verdicts (see
+	// classify.Input.RawFingerprints).
+	RawFingerprints bool
 	// OnDecide, when set, is called as soon as a flow's verdict is reached, before
 	// the flow ends; the record's counters are those seen so far. Live sources use it
 	// to put the flow on the kernel's fast path and to report verdicts promptly.
@@ -54,6 +57,7 @@ func (c Config) withDefaults() Config {
 		d.ClosedTimeout = c.ClosedTimeout
 	}
 	d.OnDecide = c.OnDecide
+	d.RawFingerprints = c.RawFingerprints
 	return d
 }
 
@@ -337,6 +341,8 @@ func (t *Table) decide(f *Flow, final bool) {
 		ServerMore: f.more(1),
 		Midstream:  f.midstream,
 		Final:      final,
+
+		RawFingerprints: t.cfg.RawFingerprints,
 	}
 	_, in.ClientPort, _, in.ServerPort = f.endpoints()
 	v, done := t.cls.Classify(&in)

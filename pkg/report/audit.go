@@ -34,6 +34,9 @@ type Flow struct {
 	JA3               string    `json:"ja3"`
 	JA3S              string    `json:"ja3s"`
 	JA4               string    `json:"ja4"`
+	JA3String         string    `json:"ja3_string,omitempty"`  // with --raw-fingerprints
+	JA3SString        string    `json:"ja3s_string,omitempty"` // with --raw-fingerprints
+	JA4Raw            string    `json:"ja4_r,omitempty"`       // FoxIO's JA4_r, with --raw-fingerprints
 	Resumed           bool      `json:"resumed"`
 	HRR               bool      `json:"hrr"`
 	ClientCert        bool      `json:"client_cert"`
@@ -193,6 +196,9 @@ func (b *Builder) Add(r *flow.Record) {
 		JA3:               v.JA3,
 		JA3S:              v.JA3S,
 		JA4:               v.JA4,
+		JA3String:         v.JA3String,
+		JA3SString:        v.JA3SString,
+		JA4Raw:            v.JA4Raw,
 		Resumed:           v.Resumed,
 		HRR:               v.HRR,
 		ClientCert:        v.ClientCert,
