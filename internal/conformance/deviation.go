@@ -39,7 +39,7 @@ func referenceRule(source string, f Field, ref, ours string, fr *flow.Record) st
 		}
 	case f == FieldJA3 && source == "tshark":
 		if tsharkJA3Stub(v.JA3String) == ref {
-			return "tshark's JA3 stops after the ciphers of a hello without extensions"
+			return "tshark's JA3 stops after the ciphers of a hello it cannot read past (decision 13)"
 		}
 	case f == FieldVersion && source == "arkime":
 		if ours == "" && v.ParseError != "" && ja3Version(v.JA3SString) == ref {

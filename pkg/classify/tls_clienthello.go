@@ -58,12 +58,14 @@ type ClientHello struct {
 	SessionTicket bool
 	// EarlyData is true when early_data is present (RFC 8446 §4.2.10).
 	EarlyData bool
-	// Violation is the first rule the hello breaks inside an extension whose framing
-	// is intact: an empty list where the RFC wants one entry at least, a duplicate
-	// extension, a non-empty flag extension. Such a hello is kept (Unmarshal returns
-	// nil) because every length in it adds up, which is what makes it a ClientHello,
-	// and fingerprints describe what was sent, not what a server would accept. The
-	// fields read before the violation are kept; a duplicate's data is not read.
+	// Violation is the first rule the hello breaks once its fixed fields have parsed:
+	// an empty list where the RFC wants one entry at least (compression methods,
+	// groups, ALPN, …), a duplicate extension, a non-empty flag extension, an
+	// extensions block that breaks off or is followed by stray bytes. Such a hello is
+	// kept (Unmarshal returns nil): its version, random, session ID and cipher suites
+	// add up, and fingerprints describe what was sent, not what a server would
+	// accept. The fields read before the violation are kept; a duplicate's data is
+	// not read, and nothing after a block that breaks off.
 	Violation error
 }
 

@@ -34,8 +34,8 @@ type ServerHello struct {
 	// (RFC 7627).
 	ExtendedMasterSecret bool
 
-	// Violation is the first rule the hello breaks inside an extension whose framing
-	// is intact (see ClientHello.Violation); the hello is kept.
+	// Violation is the first rule the hello breaks once its fixed fields have parsed
+	// (see ClientHello.Violation); the hello is kept.
 	Violation error
 
 	// sslv2Certificate is the certificate of an SSLv2 SERVER-HELLO.

@@ -72,10 +72,11 @@ type Verdict struct {
 	Version Version // negotiated TLS version, 0 if not seen
 	App     App     // plaintext protocol, or the one that upgraded with STARTTLS
 	// AppOther names a protocol outside the App set when App is AppNone: "quic",
-	// "gquic", "dtls", "wireguard".
+	// "gquic", "dtls", "wireguard", "openvpn", "fbzero".
 	AppOther string
-	// QUICVersion is the version of the client's first long-header QUIC packet, 0
-	// when not QUIC (QUICVersionName spells it).
+	// QUICVersion is the version of the client Initials that carried the ClientHello,
+	// else of the client's first long-header QUIC packet; 0 when not QUIC
+	// (QUICVersionName spells it).
 	QUICVersion uint32
 	StartTLS    bool
 	SNI         string
@@ -96,7 +97,7 @@ type Verdict struct {
 	ClientCert bool
 	ECH        bool
 	PQ         bool // the key exchange offered a post-quantum hybrid
-	// Heartbeat is true when heartbeat records (RFC 6520; Heartbleed\'s vector) crossed
+	// Heartbeat is true when heartbeat records (RFC 6520; Heartbleed's vector) crossed
 	// in clear before the verdict.
 	Heartbeat bool
 	// HeartbeatAccepted is true when the server's hello carries the heartbeat
