@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -19,8 +20,38 @@ import (
 type Identity struct {
 	Namespace string
 	Workload  string
-	Service   string // optional
+	Service   string // optional; several are joined with ","
+	Kind      string // the workload's kind (KindDeployment, …); "" from the static file
+	Pod       string // the pod, when the cluster index named the end
+	Node      string // the node the pod runs on, or the node itself
 }
+
+// Resolver names an end of a flow as it was at a time. *Map and *Cluster are
+// Resolvers; Layered puts one on top of another.
+type Resolver interface {
+	Resolve(ap netip.AddrPort, at time.Time) (Identity, bool)
+}
+
+// Layered asks each resolver in turn and returns the first name found: the static
+// file on top of the cluster index, so that a names file can still correct or add
+// to what the cluster says. Nil resolvers are skipped.
+type Layered []Resolver
+
+// Resolve implements Resolver.
+func (l Layered) Resolve(ap netip.AddrPort, at time.Time) (Identity, bool) {
+	for _, r := range l {
+		if r == nil {
+			continue
+		}
+		if id, ok := r.Resolve(ap, at); ok {
+			return id, true
+		}
+	}
+	return Identity{}, false
+}
+
+// Resolve implements Resolver: a static name holds at every time and port.
+func (m *Map) Resolve(ap netip.AddrPort, _ time.Time) (Identity, bool) { return m.Lookup(ap.Addr()) }
 
 // Name is "namespace/workload", or the workload alone when it has no namespace.
 func (i Identity) Name() string {
