@@ -14,6 +14,7 @@ import (
 	"github.com/tlsaudit/tlsaudit/pkg/capture"
 	"github.com/tlsaudit/tlsaudit/pkg/export"
 	"github.com/tlsaudit/tlsaudit/pkg/flow"
+	"github.com/tlsaudit/tlsaudit/pkg/identity"
 	"github.com/tlsaudit/tlsaudit/pkg/policy"
 	"github.com/tlsaudit/tlsaudit/pkg/report"
 )
@@ -63,6 +64,7 @@ func analyze(args []string, stdout, stderr io.Writer, log zerolog.Logger) int {
 	maxReportFlows := fs.Int("max-report-flows", report.DefaultFlowLimit, "most flows listed in json/ndjson output; the rest are counted in summary.flows_omitted (pairs and violations always count every flow)")
 	configPath := fs.String("config", "", "policy config file, as for tlsaudit run (--internal-cidr and --min-tls override it when given)")
 	namesPath := fs.String("names", "", "static names file (YAML: ip or cidr -> namespace, workload, service)")
+	snapshotPath := fs.String("k8s-snapshot", "", "kubectl get pods,services,endpointslices,replicasets,jobs,nodes -A -o json output: names ends by pod, workload and service (the --names file applies on top)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: tlsaudit analyze [flags] FILE...\n\nExit codes: 0 ok, 1 violations of the --fail-on kind found, 2 usage or input error.\n\nFlags:\n")
 		fs.PrintDefaults()
@@ -106,11 +108,16 @@ func analyze(args []string, stdout, stderr io.Writer, log zerolog.Logger) int {
 	}
 	pol := cfg.pol
 
-	var namer report.Namer
-	if cfg.names != nil {
-		namer = cfg.names
+	names := identity.Layered{cfg.names}
+	if *snapshotPath != "" {
+		cluster, err := identity.LoadSnapshot(*snapshotPath)
+		if err != nil {
+			fmt.Fprintf(stderr, "tlsaudit analyze: %v\n", err)
+			return exitError
+		}
+		names = append(names, cluster)
 	}
-	b := report.NewBuilder(pol, namer)
+	b := report.NewBuilder(pol, names)
 	switch *format {
 	case "json", "ndjson":
 		b.FlowLimit = *maxReportFlows

@@ -223,3 +223,30 @@ func TestAnalyzeRawFingerprints(t *testing.T) {
 		t.Errorf("raw strings without the flag: %+v", f)
 	}
 }
+
+// A kubectl snapshot names the ends by namespace, workload (through the owner
+// chain), pod and service.
+func TestAnalyzeK8sSnapshot(t *testing.T) {
+	a, code, stderr := analyzeJSON(t, "--k8s-snapshot", filepath.Join(pcapDir, "demo-k8s-snapshot.json"), filepath.Join(pcapDir, "demo-mix.pcapng"))
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	found := false
+	for _, f := range a.Flows {
+		if f.Client != "10.77.0.12:52706" || f.Server != "10.77.0.21:80" {
+			continue
+		}
+		found = true
+		if f.ClientNamespace != "jobs" || f.ClientWorkload != "batch-28861" || f.ClientKind != "Pod" ||
+			f.ServerNamespace != "shop" || f.ServerWorkload != "api" || f.ServerKind != "Deployment" ||
+			f.ServerPod != "api-5c6d-x1" || f.ServerService != "api" || f.ServerName != "shop/api" {
+			t.Errorf("flow named %+v", f)
+		}
+	}
+	if !found {
+		t.Fatal("the HTTP flow 10.77.0.12:52706 -> 10.77.0.21:80 is not in the report")
+	}
+	if _, code, stderr := analyzeJSON(t, "--k8s-snapshot", filepath.Join(pcapDir, "demo-names.yaml"), filepath.Join(pcapDir, "demo-mix.pcapng")); code != exitError || !strings.Contains(stderr, "demo-names.yaml") {
+		t.Errorf("a YAML file as snapshot: exit %d, %q", code, stderr)
+	}
+}

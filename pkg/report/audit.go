@@ -3,11 +3,11 @@ package report
 import (
 	"cmp"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/tlsaudit/tlsaudit/pkg/classify"
 	"github.com/tlsaudit/tlsaudit/pkg/flow"
+	"github.com/tlsaudit/tlsaudit/pkg/identity"
 	"github.com/tlsaudit/tlsaudit/pkg/policy"
 )
 
@@ -48,6 +48,15 @@ type Flow struct {
 	Internal          bool      `json:"internal"`
 	ClientName        string    `json:"client_name"`
 	ServerName        string    `json:"server_name"`
+	ClientNamespace   string    `json:"client_namespace,omitempty"`
+	ClientWorkload    string    `json:"client_workload,omitempty"`
+	ClientKind        string    `json:"client_kind,omitempty"`
+	ClientPod         string    `json:"client_pod,omitempty"`
+	ServerNamespace   string    `json:"server_namespace,omitempty"`
+	ServerWorkload    string    `json:"server_workload,omitempty"`
+	ServerKind        string    `json:"server_kind,omitempty"`
+	ServerPod         string    `json:"server_pod,omitempty"`
+	ServerService     string    `json:"server_service,omitempty"`
 	Midstream         bool      `json:"midstream"`
 	Via               string    `json:"via,omitempty"` // a tunnel the verdict was found inside ("socks")
 	QUICVersion       string    `json:"quic_version,omitempty"`
@@ -126,18 +135,13 @@ type Audit struct {
 	Violations []Violation `json:"violations"`
 }
 
-// Namer names an address (namespace/workload), or returns "" when it cannot.
-type Namer interface {
-	Name(addr string) string
-}
-
 // Builder accumulates flow records into an Audit. Summary, pairs and violations are
 // aggregated as flows arrive, so that memory grows with the number of pairs, not of
 // flows; at most FlowLimit flow objects are kept for the report (the rest are counted
 // in Summary.FlowsOmitted). Not safe for concurrent use.
 type Builder struct {
 	pol   *policy.Policy
-	names Namer
+	names identity.Resolver
 	now   time.Time // exemptions are judged as of the report, not of the capture
 	// FlowLimit is how many flows the audit lists; DefaultFlowLimit unless set.
 	FlowLimit int
@@ -161,8 +165,8 @@ const DefaultPairLimit = 100_000
 const otherPair = "(other)"
 
 // NewBuilder returns a builder that judges flows by pol and names ends with names
-// (which may be nil).
-func NewBuilder(pol *policy.Policy, names Namer) *Builder {
+// (which may be nil), as they were when each flow was first seen.
+func NewBuilder(pol *policy.Policy, names identity.Resolver) *Builder {
 	return &Builder{
 		pol: pol, names: names, now: time.Now(), FlowLimit: DefaultFlowLimit, PairLimit: DefaultPairLimit,
 		summary: Summary{
@@ -226,12 +230,17 @@ func (b *Builder) Add(r *flow.Record) {
 		f.ServerCert = &CertJSON{Subject: c.Subject, Issuer: c.Issuer, NotAfter: c.NotAfter}
 	}
 	if b.names != nil {
-		f.ClientName = b.names.Name(r.Client.Addr().String())
-		f.ServerName = b.names.Name(r.Server.Addr().String())
+		if id, ok := b.names.Resolve(r.Client, r.FirstSeen); ok {
+			f.ClientName, f.ClientNamespace, f.ClientWorkload, f.ClientKind, f.ClientPod = id.Name(), id.Namespace, id.Workload, id.Kind, id.Pod
+		}
+		if id, ok := b.names.Resolve(r.Server, r.FirstSeen); ok {
+			f.ServerName, f.ServerNamespace, f.ServerWorkload, f.ServerKind, f.ServerPod = id.Name(), id.Namespace, id.Workload, id.Kind, id.Pod
+			f.ServerService = id.Service
+		}
 	}
 	kind, exempt := b.pol.Judge(policy.Ends{
 		Client: r.Client.Addr(), Server: r.Server.Addr(), ServerPort: r.Server.Port(),
-		ClientNamespace: namespaceOf(f.ClientName), ServerNamespace: namespaceOf(f.ServerName),
+		ClientNamespace: f.ClientNamespace, ServerNamespace: f.ServerNamespace,
 	}, v, b.now)
 	f.Violation = kind
 	if exempt != nil {
@@ -257,15 +266,6 @@ func detailIfDifferent(v classify.Version) string {
 		return d
 	}
 	return ""
-}
-
-// namespaceOf takes the namespace from a "namespace/workload" name.
-func namespaceOf(name string) string {
-	ns, _, ok := strings.Cut(name, "/")
-	if !ok {
-		return ""
-	}
-	return ns
 }
 
 func appName(v *classify.Verdict) string {
