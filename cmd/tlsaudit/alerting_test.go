@@ -202,7 +202,7 @@ func TestAlertingEndToEnd(t *testing.T) {
 	amAddr, promAddr := freePort(t), freePort(t)
 	amURL, promURL := "http://"+amAddr, "http://"+promAddr
 	log := zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.InfoLevel)
-	out := newOutputs(cfg, []string{amURL}, time.Second, log)
+	out := newOutputs(cfg, nil, []string{amURL}, time.Second, log)
 	out.exp.SetReloadStatus(true, time.Now())
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -129,7 +129,7 @@ func analyze(args []string, stdout, stderr io.Writer, log zerolog.Logger) int {
 	var exp *export.Exporter
 	if openMetrics {
 		ver, rev := buildVersion()
-		exp = export.New(export.Options{Policy: pol, Names: cfg.names, Version: ver, Revision: rev})
+		exp = export.New(export.Options{Policy: pol, Names: names, Version: ver, Revision: rev})
 		tcfg.OnDecide = exp.Decided
 		sink = func(r *flow.Record) {
 			exp.Finished(r)

@@ -62,7 +62,7 @@ func testAgent(t *testing.T, src configSource) *agent {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := &agent{log: zerolog.Nop(), cfgSrc: src, out: newOutputs(cfg, nil, time.Minute, zerolog.Nop())}
+	a := &agent{log: zerolog.Nop(), cfgSrc: src, out: newOutputs(cfg, nil, nil, time.Minute, zerolog.Nop())}
 	a.cfg.Store(cfg)
 	a.reloaded.Store(time.Now().UnixNano())
 	a.out.exp.SetReloadStatus(true, time.Unix(0, a.reloaded.Load()))

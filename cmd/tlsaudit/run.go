@@ -70,6 +70,8 @@ func runAgent(args []string, stderr io.Writer) int {
 	var amURLs stringList
 	fs.Var(&amURLs, "alertmanager-url", "Alertmanager base URL to push alerts to (API v2), repeatable for an HA pair")
 	resend := fs.Duration("alert-resend-interval", time.Minute, "how often a firing alert is pushed again (endsAt is 4 intervals ahead)")
+	kube := fs.Bool("kubernetes", false, "name ends from the Kubernetes API (in-cluster service account) and count only the flows this node owns (NODE_NAME)")
+	kubeconfig := fs.String("kubeconfig", "", "kubeconfig file for the Kubernetes API; implies --kubernetes")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
@@ -111,7 +113,16 @@ func runAgent(args []string, stderr io.Writer) int {
 		log.Error().Err(err).Msg("load config")
 		return exitError
 	}
-	out := newOutputs(cfg, amURLs, *resend, log)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var kc *kubeIdentity
+	if *kube || *kubeconfig != "" {
+		if kc, err = startKube(ctx, *kubeconfig, log); err != nil {
+			log.Error().Err(err).Msg("kubernetes identity")
+			return exitError
+		}
+	}
+	out := newOutputs(cfg, kc, amURLs, *resend, log)
 
 	skip := capture.SkipConfig{MaxFlows: *skipFlows}
 	if *skipFlows <= 0 {
@@ -122,9 +133,7 @@ func runAgent(args []string, stderr io.Writer) int {
 		log.Error().Err(err).Msg("cannot start capture")
 		return exitError
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	a := &agent{log: log, src: eng, kernel: kernel, cfgSrc: src, out: out}
+	a := &agent{log: log, src: eng, kernel: kernel, cfgSrc: src, out: out, kube: kc}
 	if af, ok := eng.(*capture.AFPacket); ok {
 		a.af = af
 		out.reg.MustRegister(skipCollector{af})
@@ -255,17 +264,22 @@ type outputs struct {
 	exp     *export.Exporter
 	alerter *export.Alerter
 	reg     *prometheus.Registry
+	kube    *kubeIdentity // nil without --kubernetes
 }
 
-func newOutputs(cfg *liveConfig, amURLs []string, resend time.Duration, log zerolog.Logger) *outputs {
+func newOutputs(cfg *liveConfig, kc *kubeIdentity, amURLs []string, resend time.Duration, log zerolog.Logger) *outputs {
 	al := export.NewAlerter(cfg.pol, export.AlerterConfig{URLs: amURLs, ResendInterval: resend}, log)
 	ver, rev := buildVersion()
 	o := &outputs{
-		exp:     export.New(export.Options{Policy: cfg.pol, Names: cfg.names, Violations: al, Version: ver, Revision: rev}),
+		exp:     export.New(export.Options{Policy: cfg.pol, Names: kc.names(cfg), Violations: al, Version: ver, Revision: rev}),
 		alerter: al,
 		reg:     prometheus.NewRegistry(),
+		kube:    kc,
 	}
 	o.reg.MustRegister(o.exp, o.alerter, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if kc != nil {
+		o.reg.MustRegister(kc.watcher)
+	}
 	return o
 }
 
@@ -285,7 +299,7 @@ func buildVersion() (version, revision string) {
 
 func (o *outputs) apply(cfg *liveConfig) {
 	o.exp.SetPolicy(cfg.pol)
-	o.exp.SetNames(cfg.names)
+	o.exp.SetNames(o.kube.names(cfg))
 	o.alerter.SetPolicy(cfg.pol)
 }
 
@@ -304,6 +318,7 @@ type agent struct {
 	cfgSrc configSource
 	cfg    atomic.Pointer[liveConfig]
 	out    *outputs
+	kube   *kubeIdentity // nil without --kubernetes
 	ready  atomic.Bool
 	alive  atomic.Int64 // Unix ns of the capture loop's last turn
 	// reloaded is the Unix ns of the last successful config load.
@@ -421,8 +436,11 @@ func (a *agent) captureLoop(ctx context.Context) error {
 					flog.Warn().Err(err).Msg("mark decided")
 				}
 			}
-			a.logVerdict(flog, r)
-			a.out.exp.Decided(r)
+			counted, why := a.kube.owns(r)
+			a.logVerdict(flog, r, counted, why)
+			if counted {
+				a.out.exp.Decided(r)
+			}
 		},
 	}, func(r *flow.Record) {
 		if a.kernel != nil {
@@ -434,7 +452,9 @@ func (a *agent) captureLoop(ctx context.Context) error {
 		if a.af != nil {
 			a.af.Forget(r.Key)
 		}
-		a.out.exp.Finished(r)
+		if counted, _ := a.kube.owns(r); counted {
+			a.out.exp.Finished(r)
+		}
 	})
 	now := func() int64 { return time.Now().UnixNano() }
 	var p flow.Packet
@@ -526,9 +546,10 @@ func (c skipCollector) Collect(ch chan<- prometheus.Metric) {
 
 // logVerdict writes one structured line per decided flow; internal flows carry their
 // policy violation, if any, and the exemption that excused one.
-func (a *agent) logVerdict(log zerolog.Logger, r *flow.Record) {
+func (a *agent) logVerdict(log zerolog.Logger, r *flow.Record, counted bool, why string) {
 	cfg := a.cfg.Load()
 	pol := cfg.pol
+	names := a.kube.names(cfg)
 	v := &r.Verdict
 	internal := pol.IsInternal(r.Client.Addr()) && pol.IsInternal(r.Server.Addr())
 	ev := log.Info().Str("event", "verdict").
@@ -546,20 +567,19 @@ func (a *agent) logVerdict(log zerolog.Logger, r *flow.Record) {
 	if v.Reason != "" {
 		ev = ev.Str("reason", v.Reason)
 	}
-	if cn := cfg.names.Name(r.Client.Addr().String()); cn != "" {
-		ev = ev.Str("client_name", cn)
+	if a.kube != nil {
+		ev = ev.Bool("counted", counted).Str("counted_by", why)
 	}
-	if sn := cfg.names.Name(r.Server.Addr().String()); sn != "" {
-		ev = ev.Str("server_name", sn)
+	ends := policy.Ends{Client: r.Client.Addr(), Server: r.Server.Addr(), ServerPort: r.Server.Port()}
+	if id, ok := names.Resolve(r.Client, r.FirstSeen); ok {
+		ends.ClientNamespace = id.Namespace
+		ev = logEnd(ev, "client", id)
+	}
+	if id, ok := names.Resolve(r.Server, r.FirstSeen); ok {
+		ends.ServerNamespace = id.Namespace
+		ev = logEnd(ev, "server", id)
 	}
 	if internal {
-		ends := policy.Ends{Client: r.Client.Addr(), Server: r.Server.Addr(), ServerPort: r.Server.Port()}
-		if id, ok := cfg.names.Lookup(r.Client.Addr()); ok {
-			ends.ClientNamespace = id.Namespace
-		}
-		if id, ok := cfg.names.Lookup(r.Server.Addr()); ok {
-			ends.ServerNamespace = id.Namespace
-		}
 		kind, exempt := pol.Judge(ends, v, time.Now())
 		if kind != "" {
 			ev = ev.Str("violation", kind)
@@ -593,6 +613,13 @@ func (a *agent) health() *http.ServeMux {
 		if !a.ready.Load() {
 			http.Error(w, "starting", http.StatusServiceUnavailable)
 			return
+		}
+		if a.kube != nil {
+			if st := a.kube.watcher.Status(); !st.Ready() {
+				// Capture and classification go on; only the names are degraded.
+				http.Error(w, st.Reason+"; capturing, names fall back to the static file and addresses", http.StatusServiceUnavailable)
+				return
+			}
 		}
 		fmt.Fprintf(w, "ok: %d interfaces\n", len(a.src.Attached()))
 	})

@@ -18,8 +18,8 @@ import (
 
 // Options configure an Exporter.
 type Options struct {
-	Policy *policy.Policy // nil means policy.Default()
-	Names  *identity.Map  // may be nil: no names
+	Policy *policy.Policy    // nil means policy.Default()
+	Names  identity.Resolver // may be nil: no names
 	// Violations hears of violating flows (an Alerter); may be nil.
 	Violations ViolationSink
 	// Version and Revision label tlsaudit_build_info.
@@ -32,7 +32,7 @@ type Options struct {
 type Exporter struct {
 	mu         sync.Mutex
 	pol        *policy.Policy
-	names      *identity.Map
+	names      identity.Resolver
 	sink       ViolationSink
 	now        func() time.Time
 	flows      map[flowSeries]*flowCount
@@ -85,8 +85,8 @@ func (e *Exporter) SetPolicy(p *policy.Policy) {
 	e.mu.Unlock()
 }
 
-// SetNames swaps in a new identity map for the flows decided from now on.
-func (e *Exporter) SetNames(m *identity.Map) {
+// SetNames swaps in a new identity source for the flows decided from now on.
+func (e *Exporter) SetNames(m identity.Resolver) {
 	e.mu.Lock()
 	e.names = m
 	e.mu.Unlock()
@@ -123,8 +123,8 @@ func (e *Exporter) Decided(r *flow.Record) {
 
 func (e *Exporter) decideLocked(r *flow.Record) *Violation {
 	pol, names := e.pol, e.names
-	src := nameEnd(r.Client.Addr(), names, pol)
-	dst := nameEnd(r.Server.Addr(), names, pol)
+	src := nameEnd(r.Client, r.FirstSeen, names, pol)
+	dst := nameEnd(r.Server, r.FirstSeen, names, pol)
 	s := flowSeries{src: src, dst: dst, dstPort: strconv.Itoa(int(r.Server.Port())),
 		class: r.Verdict.Class.String(), version: versionLabel(r.Verdict.Version)}
 	folded := false

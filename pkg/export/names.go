@@ -2,6 +2,7 @@ package export
 
 import (
 	"net/netip"
+	"time"
 
 	"github.com/tlsaudit/tlsaudit/pkg/identity"
 	"github.com/tlsaudit/tlsaudit/pkg/policy"
@@ -32,12 +33,14 @@ func (e End) String() string {
 	return e.Namespace + "/" + e.Workload
 }
 
-// nameEnd labels an address.
-func nameEnd(addr netip.Addr, names *identity.Map, pol *policy.Policy) End {
-	if id, ok := names.Lookup(addr); ok {
-		return End{Namespace: id.Namespace, Workload: id.Workload}
+// nameEnd labels an end as it was when its flow was first seen.
+func nameEnd(ap netip.AddrPort, at time.Time, names identity.Resolver, pol *policy.Policy) End {
+	if names != nil {
+		if id, ok := names.Resolve(ap, at); ok {
+			return End{Namespace: id.Namespace, Workload: id.Workload}
+		}
 	}
-	if pol.IsInternal(addr) {
+	if pol.IsInternal(ap.Addr()) {
 		return End{Workload: WorkloadUnknown}
 	}
 	return End{Workload: WorkloadExternal}
