@@ -76,3 +76,9 @@ checkmetrics:
 promtool-test:
 	promtool check rules deploy/prometheus/tlsaudit-rules.yaml
 	cd deploy/prometheus && promtool test rules tests/*.yaml
+
+# Build the real etcd and kube-apiserver the Kubernetes identity tests run against,
+# once, into /var/cache/tlsaudit (TLSAUDIT_KUBE_BIN); .ci/run does this before `make test`.
+.PHONY: kube-control-plane
+kube-control-plane:
+	bash scripts/kube-control-plane.sh
