@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
+	"github.com/tlsaudit/tlsaudit/pkg/agent"
 	"github.com/tlsaudit/tlsaudit/pkg/capture"
 	"github.com/tlsaudit/tlsaudit/pkg/export"
 	"github.com/tlsaudit/tlsaudit/pkg/flow"
@@ -92,23 +93,23 @@ func analyze(args []string, stdout, stderr io.Writer, log zerolog.Logger) int {
 	}
 	minSet := false
 	fs.Visit(func(f *flag.Flag) { minSet = minSet || f.Name == "min-tls" })
-	cfgSrc := configSource{path: *configPath, names: *namesPath, internal: internal}
+	cfgSrc := agent.ConfigSource{Path: *configPath, Names: *namesPath, Internal: internal}
 	if minSet || *configPath == "" {
 		v, err := policy.ParseVersion(*minTLS)
 		if err != nil {
 			fmt.Fprintf(stderr, "tlsaudit analyze: --min-tls: %v\n", err)
 			return exitError
 		}
-		cfgSrc.minVersion = v
+		cfgSrc.MinVersion = v
 	}
-	cfg, err := cfgSrc.load()
+	cfg, err := cfgSrc.Load()
 	if err != nil {
 		fmt.Fprintf(stderr, "tlsaudit analyze: %v\n", err)
 		return exitError
 	}
-	pol := cfg.pol
+	pol := cfg.Policy
 
-	names := identity.Layered{cfg.names}
+	names := identity.Layered{cfg.Names}
 	if *snapshotPath != "" {
 		cluster, err := identity.LoadSnapshot(*snapshotPath)
 		if err != nil {

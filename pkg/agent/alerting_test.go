@@ -1,4 +1,4 @@
-package main
+package agent
 
 import (
 	"bytes"
@@ -195,14 +195,14 @@ func TestAlertingEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	writeFile(t, cfgPath, string(base)+"alert_resolve_after: 3s\n")
-	cfg, err := configSource{path: cfgPath, names: filepath.Join(exportTestdata, "names.yaml")}.load()
+	cfg, err := ConfigSource{Path: cfgPath, Names: filepath.Join(exportTestdata, "names.yaml")}.Load()
 	if err != nil {
 		t.Fatal(err)
 	}
 	amAddr, promAddr := freePort(t), freePort(t)
 	amURL, promURL := "http://"+amAddr, "http://"+promAddr
 	log := zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.InfoLevel)
-	out := newOutputs(cfg, nil, []string{amURL}, time.Second, log)
+	out := newOutputs(cfg, nil, []string{amURL}, time.Second, "", "", log)
 	out.exp.SetReloadStatus(true, time.Now())
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -419,5 +419,24 @@ scrape_configs:
 	}
 	if err := getJSON(promURL+"/api/v1/query?query="+url.QueryEscape(`up{job="tlsaudit"}`), &up); err != nil || len(up.Data.Result) != 1 || up.Data.Result[0].Value[1] != "1" {
 		t.Errorf("up{job=\"tlsaudit\"}: %+v %v", up, err)
+	}
+}
+
+// readFile feeds every packet of a capture file to table.
+func readFile(path string, dec *capture.Decoder, table *flow.Table, pkt *flow.Packet) error {
+	f, err := capture.OpenFile(path, dec)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	for {
+		err := f.Next(pkt)
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		table.Add(pkt)
 	}
 }

@@ -1,0 +1,50 @@
+package agent
+
+import (
+	"net/netip"
+
+	"github.com/tlsaudit/tlsaudit/pkg/classify"
+	"github.com/tlsaudit/tlsaudit/pkg/identity"
+	"github.com/tlsaudit/tlsaudit/pkg/policy"
+)
+
+// ConfigSource says where the agent's policy and names come from, and which
+// command-line flags override the config file (on every reload too).
+type ConfigSource struct {
+	Path, Names string           // the config file and the static names file; "": none
+	Internal    []netip.Prefix   // --internal-cidr, when given
+	MinVersion  classify.Version // --min-tls, when given
+}
+
+// Config is what a load produces; the agent swaps it whole.
+type Config struct {
+	Policy *policy.Policy
+	Names  *identity.Map // nil without --names
+}
+
+// Load reads the config and names files (the default policy without a config file)
+// and applies the flag overrides.
+func (c ConfigSource) Load() (*Config, error) {
+	pol := policy.Default()
+	if c.Path != "" {
+		var err error
+		if pol, err = policy.Load(c.Path); err != nil {
+			return nil, err
+		}
+	}
+	if len(c.Internal) > 0 {
+		pol.Internal = c.Internal
+	}
+	if c.MinVersion != 0 {
+		pol.MinVersion = c.MinVersion
+	}
+	lc := &Config{Policy: pol}
+	if c.Names != "" {
+		names, err := identity.Load(c.Names)
+		if err != nil {
+			return nil, err
+		}
+		lc.Names = names
+	}
+	return lc, nil
+}
