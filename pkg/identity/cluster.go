@@ -73,6 +73,9 @@ type podSpan struct {
 
 type nsName struct{ namespace, name string }
 
+// ownedKey names a ReplicaSet or Job.
+type ownedKey struct{ namespace, kind, name string }
+
 type endpointKey struct {
 	addr netip.Addr
 	port uint16
@@ -89,7 +92,7 @@ type Cluster struct {
 	retention time.Duration
 	pods      map[netip.Addr][]podSpan
 	podIPs    map[string][]netip.Addr // uid → addresses, to end spans on delete
-	owners    map[nsName]Owner        // ReplicaSet or Job → its controller
+	owners    map[ownedKey]Owner      // ReplicaSet or Job → its controller
 	services  map[netip.Addr]nsName   // ClusterIP → service
 	slices    map[nsName]SliceInfo    // EndpointSlice → what it holds
 	endpoints map[endpointKey][]string
@@ -103,7 +106,7 @@ func NewCluster(node string) *Cluster {
 	return &Cluster{
 		node: node, retention: DefaultRetention, now: time.Now,
 		pods: map[netip.Addr][]podSpan{}, podIPs: map[string][]netip.Addr{},
-		owners: map[nsName]Owner{}, services: map[netip.Addr]nsName{},
+		owners: map[ownedKey]Owner{}, services: map[netip.Addr]nsName{},
 		slices: map[nsName]SliceInfo{}, endpoints: map[endpointKey][]string{},
 		backends: map[nsName]int{}, nodes: map[netip.Addr]string{},
 	}
@@ -183,7 +186,7 @@ func (c *Cluster) pruneLocked(now time.Time) {
 func (c *Cluster) SetOwner(namespace, kind, name string, owner Owner) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	k := nsName{namespace, kind + "/" + name}
+	k := ownedKey{namespace, kind, name}
 	if owner == (Owner{}) {
 		delete(c.owners, k)
 		return
@@ -381,7 +384,7 @@ func (c *Cluster) workloadLocked(s podSpan) (kind, name string) {
 		return KindPod, s.name
 	}
 	if s.owner.Kind == KindReplicaSet || s.owner.Kind == KindJob {
-		if up, ok := c.owners[nsName{s.namespace, s.owner.Kind + "/" + s.owner.Name}]; ok {
+		if up, ok := c.owners[ownedKey{s.namespace, s.owner.Kind, s.owner.Name}]; ok {
 			return up.Kind, up.Name
 		}
 	}
