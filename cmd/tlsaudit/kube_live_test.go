@@ -195,7 +195,7 @@ func TestLiveKubernetesTwoNodes(t *testing.T) {
 	}
 
 	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
-	kubetest.WriteKubeconfig(t, kubeconfig, cp.AgentConfig(t))
+	cp.WriteKubeconfig(t, kubeconfig, cp.AgentConfig(t))
 	agentA := startKubeAgent(t, agentBin, kubeconfig, nodeA, 19820)
 	agentB := startKubeAgent(t, agentBin, kubeconfig, nodeB, 19830)
 	for _, a := range []*kubeAgent{agentA, agentB} {
