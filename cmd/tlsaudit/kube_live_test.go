@@ -182,8 +182,11 @@ func TestLiveKubernetesTwoNodes(t *testing.T) {
 	}
 	ready := true
 	var ports []discoveryv1.EndpointPort
-	for _, p := range []int32{8080, 8443, 4413} {
-		ports = append(ports, discoveryv1.EndpointPort{Port: &p})
+	for _, p := range []struct {
+		name string
+		port int32
+	}{{"http", 8080}, {"https", 8443}, {"tls", 4413}} {
+		ports = append(ports, discoveryv1.EndpointPort{Name: &p.name, Port: &p.port})
 	}
 	if _, err := admin.DiscoveryV1().EndpointSlices("shop").Create(ctx, &discoveryv1.EndpointSlice{
 		ObjectMeta:  metav1.ObjectMeta{Name: "api-1", Labels: map[string]string{discoveryv1.LabelServiceName: "api"}},
@@ -290,6 +293,12 @@ func TestLiveKubernetesTwoNodes(t *testing.T) {
 	mB = agentB.scrape(t)
 	if got := sumSeries(mB, "tlsaudit_flows_total"); got != float64(connections) {
 		t.Errorf("during the outage node-b counted %v flows in all, want %d", got, connections)
+	}
+	// The reflectors notice when their watch breaks and the re-list fails.
+	deadline = time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) && sumSeries(mB, "tlsaudit_kube_watch_errors_total") == 0 {
+		time.Sleep(200 * time.Millisecond)
+		mB = agentB.scrape(t)
 	}
 	if sumSeries(mB, "tlsaudit_kube_api_reachable") != 0 || sumSeries(mB, "tlsaudit_kube_watch_errors_total") == 0 {
 		t.Errorf("metrics during the outage:\n%s", grepLines(mB, "tlsaudit_kube_"))

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/tlsaudit/tlsaudit/pkg/flow"
 	"github.com/tlsaudit/tlsaudit/pkg/identity"
@@ -29,12 +28,12 @@ func StartKube(ctx context.Context, kubeconfig, node string, log zerolog.Logger)
 		return nil, err
 	}
 	cfg.UserAgent = "tlsaudit"
-	cs, err := kubernetes.NewForConfig(cfg)
+	c := identity.NewCluster(node)
+	w, err := identity.Watch(ctx, cfg, c, 5*time.Second, log)
 	if err != nil {
 		return nil, err
 	}
-	c := identity.NewCluster(node)
-	return &Kube{cluster: c, watcher: identity.Watch(ctx, cs, c, 5*time.Second, log)}, nil
+	return &Kube{cluster: c, watcher: w}, nil
 }
 
 // names is the identity source for a config: the static names file on top of the

@@ -3,6 +3,8 @@ package identity
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -56,19 +58,23 @@ type Watcher struct {
 	probe       func(context.Context) error
 }
 
-// Watch starts informers for Resources on cs feeding c, and a probe of the API
-// server every probeEvery. It returns at once; everything stops with ctx.
-func Watch(ctx context.Context, cs kubernetes.Interface, c *Cluster, probeEvery time.Duration, log zerolog.Logger) *Watcher {
+// Watch starts informers for Resources through cfg feeding c, and a probe of the
+// API server every probeEvery. It returns at once; everything stops with ctx.
+func Watch(ctx context.Context, cfg *rest.Config, c *Cluster, probeEvery time.Duration, log zerolog.Logger) (*Watcher, error) {
 	w := &Watcher{cluster: c, log: log.With().Str("component", "kube").Logger(), synced: map[string]cache.InformerSynced{}}
+	cfg = rest.CopyConfig(cfg)
+	// Every failed list or watch call is counted here: the reflectors retry them
+	// quietly, so their own error hook does not see a server that refuses connections.
+	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { return countErrors{rt, &w.watchErrors} })
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("kubernetes client: %w", err)
+	}
 	w.probe = func(ctx context.Context) error {
 		return cs.Discovery().RESTClient().Get().AbsPath("/readyz").Do(ctx).Error()
 	}
 	f := informers.NewSharedInformerFactoryWithOptions(cs, 0, informers.WithTransform(strip))
 	add := func(resource string, inf cache.SharedIndexInformer, h cache.ResourceEventHandlerFuncs) {
-		_ = inf.SetWatchErrorHandler(func(_ *cache.Reflector, err error) {
-			w.watchErrors.Add(1)
-			w.setReachable(false, fmt.Sprintf("watch %s: %v", resource, err))
-		})
 		_, _ = inf.AddEventHandler(h)
 		w.synced[resource] = inf.HasSynced
 	}
@@ -112,7 +118,22 @@ func Watch(ctx context.Context, cs kubernetes.Interface, c *Cluster, probeEvery 
 	add("jobs", f.Batch().V1().Jobs().Informer(), ownerHandler(c, KindJob))
 	f.Start(ctx.Done())
 	go w.probeLoop(ctx, probeEvery)
-	return w
+	return w, nil
+}
+
+// countErrors counts list and watch requests that fail: no answer, or an error
+// status.
+type countErrors struct {
+	next   http.RoundTripper
+	errors *atomic.Uint64
+}
+
+func (c countErrors) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := c.next.RoundTrip(r)
+	if r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/api") && (err != nil || resp.StatusCode >= 400) {
+		c.errors.Add(1)
+	}
+	return resp, err
 }
 
 func onPod(c *Cluster, o any) {

@@ -73,9 +73,11 @@ func TestInformersRealAPIServer(t *testing.T) {
 	}, metav1.CreateOptions{})
 	mustCreate(err)
 
-	agent := kubernetes.NewForConfigOrDie(cp.AgentConfig(t))
 	c := identity.NewCluster("node-a")
-	w := identity.Watch(ctx, agent, c, 500*time.Millisecond, zerolog.Nop())
+	w, err := identity.Watch(ctx, cp.AgentConfig(t), c, 500*time.Millisecond, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
 	syncCtx, syncCancel := context.WithTimeout(ctx, 20*time.Second)
 	defer syncCancel()
 	if !w.WaitForSync(syncCtx) {

@@ -40,7 +40,6 @@ func BenchmarkClusterScale(b *testing.B) {
 	fill(b, admin)
 	agentCfg := rest.CopyConfig(cp.AgentConfig(b))
 	agentCfg.QPS, agentCfg.Burst = 200, 200
-	agent := kubernetes.NewForConfigOrDie(agentCfg)
 	b.ResetTimer()
 	for range b.N {
 		runtime.GC()
@@ -49,7 +48,10 @@ func BenchmarkClusterScale(b *testing.B) {
 		wctx, cancel := context.WithCancel(ctx)
 		c := identity.NewCluster("node-0")
 		start := time.Now()
-		w := identity.Watch(wctx, agent, c, time.Minute, zerolog.Nop())
+		w, err := identity.Watch(wctx, agentCfg, c, time.Minute, zerolog.Nop())
+		if err != nil {
+			b.Fatal(err)
+		}
 		if !w.WaitForSync(wctx) {
 			b.Fatal("no sync")
 		}
