@@ -1,9 +1,3 @@
-// Package kubetest runs a real etcd and kube-apiserver on loopback for tests, with
-// RBAC on, and gives tests an admin client and the agent's least-privilege
-// ServiceAccount token. The binaries are built once by scripts/kube-control-plane.sh
-// into a cache outside the work tree; without them tests skip, saying so.
-//
-// A ControlPlane belongs to one test and stops with it (t.Cleanup).
 package kubetest
 
 import (
@@ -17,7 +11,9 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"errors"
 	"fmt"
+	"io"
 	"math/big"
 	"net"
 	"net/http"
@@ -25,6 +21,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -41,316 +39,627 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// DefaultBinDir is where scripts/kube-control-plane.sh puts the binaries.
+// DefaultBinDir is where scripts/kube-control-plane.sh puts etcd and kube-apiserver
+// when TLSAUDIT_KUBE_BIN is not set.
 const DefaultBinDir = "/var/cache/tlsaudit/kube-v1.37.2"
 
-const adminToken = "tlsaudit-test-admin"
+// RulesFile is the agent's ClusterRole rules, relative to the repository root: the
+// file the Helm chart includes in its ClusterRole.
+const RulesFile = "deploy/helm/tlsaudit/files/clusterrole-rules.yaml"
 
-// ControlPlane is a running etcd and kube-apiserver.
+// AgentNamespace and AgentName name the agent's namespace, ServiceAccount,
+// ClusterRole and ClusterRoleBinding that AgentConfig creates.
+const (
+	AgentNamespace = "tlsaudit"
+	AgentName      = "tlsaudit"
+)
+
+const (
+	adminToken   = "tlsaudit-test-admin"
+	readyTimeout = 60 * time.Second
+	stopGrace    = 10 * time.Second
+)
+
+// ControlPlane is a running etcd and kube-apiserver on 127.0.0.1.
 type ControlPlane struct {
 	dir, bin  string
 	etcdURL   string
 	port      int
-	apiserver *exec.Cmd
-	etcd      *exec.Cmd
 	caPEM     []byte
+	etcd      *process
+	apiserver *process
 }
 
-// Start starts etcd and kube-apiserver and waits until the API server is ready.
+// process is a started binary: Wait runs in a goroutine so that an early exit shows
+// while waiting for readiness.
+type process struct {
+	name   string
+	cmd    *exec.Cmd
+	cancel context.CancelFunc
+	done   chan struct{}
+	err    error
+}
+
+// BinDir is the folder that holds etcd and kube-apiserver: TLSAUDIT_KUBE_BIN, or
+// DefaultBinDir.
+func BinDir() string {
+	if dir := os.Getenv("TLSAUDIT_KUBE_BIN"); dir != "" {
+		return dir
+	}
+	return DefaultBinDir
+}
+
+// Start starts etcd and kube-apiserver, both on free loopback ports with their data
+// and logs in t.TempDir(), and waits until the API server's /readyz answers OK. It
+// skips the test when the binaries have not been built; both stop when the test
+// ends.
 func Start(t testing.TB) *ControlPlane {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("the control-plane tests run as root (CI does)")
-	}
-	bin := os.Getenv("TLSAUDIT_KUBE_BIN")
-	if bin == "" {
-		bin = DefaultBinDir
-	}
+	bin := BinDir()
 	for _, b := range []string{"etcd", "kube-apiserver"} {
-		if _, err := os.Stat(filepath.Join(bin, b)); err != nil {
-			t.Skipf("no %s in %s: run scripts/kube-control-plane.sh (.ci/run does)", b, bin)
+		if fi, err := os.Stat(filepath.Join(bin, b)); err != nil || fi.IsDir() || fi.Mode()&0o111 == 0 {
+			t.Skipf("no %s in %s: build it with scripts/kube-control-plane.sh (.ci/run does; TLSAUDIT_KUBE_BIN chooses the folder)", b, bin)
 		}
 	}
 	cp := &ControlPlane{dir: t.TempDir(), bin: bin}
-	cp.writeCredentials(t)
-	client, peer := freePort(t), freePort(t)
-	cp.etcdURL = "http://127.0.0.1:" + strconv.Itoa(client)
-	cp.etcd = cp.spawn(t, "etcd", "--data-dir", filepath.Join(cp.dir, "etcd"), "--unsafe-no-fsync",
-		"--listen-client-urls", cp.etcdURL, "--advertise-client-urls", cp.etcdURL,
-		"--listen-peer-urls", "http://127.0.0.1:"+strconv.Itoa(peer))
-	cp.port = freePort(t)
-	cp.startAPIServer(t)
+	if err := cp.writeCredentials(); err != nil {
+		t.Fatalf("kubetest: %v", err)
+	}
 	t.Cleanup(func() {
-		stop(cp.apiserver)
-		stop(cp.etcd)
+		cp.Stop()
+		cp.etcd.stop()
 	})
+
+	ports, err := freePorts(3)
+	if err != nil {
+		t.Fatalf("kubetest: %v", err)
+	}
+	cp.etcdURL = "http://127.0.0.1:" + strconv.Itoa(ports[0])
+	cp.etcd, err = cp.spawn("etcd",
+		"--name", "kubetest",
+		"--data-dir", filepath.Join(cp.dir, "etcd-data"),
+		"--unsafe-no-fsync",
+		"--listen-client-urls", cp.etcdURL, "--advertise-client-urls", cp.etcdURL,
+		"--listen-peer-urls", "http://127.0.0.1:"+strconv.Itoa(ports[1]),
+		"--initial-advertise-peer-urls", "http://127.0.0.1:"+strconv.Itoa(ports[1]),
+		"--initial-cluster", "kubetest=http://127.0.0.1:"+strconv.Itoa(ports[1]),
+		"--log-level", "warn")
+	if err != nil {
+		t.Fatalf("kubetest: %v", err)
+	}
+	cp.port = ports[2]
+	cp.startAPIServer(t)
 	return cp
 }
 
+// startAPIServer starts kube-apiserver on cp.port and waits for /readyz.
 func (cp *ControlPlane) startAPIServer(t testing.TB) {
 	t.Helper()
 	d := cp.dir
-	cp.apiserver = cp.spawn(t, "kube-apiserver",
+	start := time.Now()
+	var err error
+	cp.apiserver, err = cp.spawn("kube-apiserver",
 		"--etcd-servers", cp.etcdURL,
-		"--bind-address=127.0.0.1", "--advertise-address=127.0.0.1", "--secure-port", strconv.Itoa(cp.port),
+		"--bind-address=127.0.0.1", "--advertise-address=127.0.0.1",
+		"--secure-port", strconv.Itoa(cp.port),
 		"--endpoint-reconciler-type=none",
 		"--authorization-mode=RBAC",
 		"--token-auth-file", filepath.Join(d, "tokens.csv"),
-		"--tls-cert-file", filepath.Join(d, "serving.crt"), "--tls-private-key-file", filepath.Join(d, "serving.key"),
+		"--tls-cert-file", filepath.Join(d, "serving.crt"),
+		"--tls-private-key-file", filepath.Join(d, "serving.key"),
 		"--service-account-key-file", filepath.Join(d, "sa.pub"),
 		"--service-account-signing-key-file", filepath.Join(d, "sa.key"),
 		"--service-account-issuer=https://kubernetes.default.svc",
 		"--service-cluster-ip-range=10.96.0.0/16",
-		"--disable-admission-plugins=ServiceAccount")
-	if err := cp.waitReady(60 * time.Second); err != nil {
-		t.Fatalf("kube-apiserver: %v\n%s", err, tail(filepath.Join(d, "kube-apiserver.log")))
+		"--disable-admission-plugins=ServiceAccount",
+		"--cert-dir", filepath.Join(d, "apiserver-certs"))
+	if err == nil {
+		err = cp.waitReady(readyTimeout)
 	}
+	if err != nil {
+		t.Fatalf("kubetest: kube-apiserver: %v\n%s", err, cp.logTails())
+	}
+	t.Logf("kubetest: kube-apiserver ready at %s in %s", cp.URL(), time.Since(start).Round(time.Millisecond))
 }
 
-// Stop stops the API server (etcd keeps the data), as an outage would.
-func (cp *ControlPlane) Stop() { stop(cp.apiserver) }
+// Stop stops the API server and waits until it has exited; etcd keeps running with
+// every object, as in an outage of the API server alone. Stopping a stopped API
+// server does nothing.
+func (cp *ControlPlane) Stop() {
+	cp.apiserver.stop()
+	cp.apiserver = nil
+}
 
-// Restart starts the API server again on the same port, after Stop.
-func (cp *ControlPlane) Restart(t testing.TB) { cp.startAPIServer(t) }
+// Restart starts the API server again on the same address, with the same
+// credentials, and waits until it is ready; a running one is stopped first.
+func (cp *ControlPlane) Restart(t testing.TB) {
+	t.Helper()
+	cp.Stop()
+	cp.startAPIServer(t)
+}
 
-// URL is the API server's address.
+// URL is the API server's address, https://127.0.0.1:PORT; it stays the same across
+// Restart.
 func (cp *ControlPlane) URL() string { return "https://127.0.0.1:" + strconv.Itoa(cp.port) }
 
-// AdminConfig is a client config in group system:masters.
+// CAData is the PEM certificate that the API server serves with (self-signed).
+func (cp *ControlPlane) CAData() []byte { return bytes.Clone(cp.caPEM) }
+
+// Dir is the control plane's folder: credentials and the logs of etcd and
+// kube-apiserver (etcd.log, kube-apiserver.log).
+func (cp *ControlPlane) Dir() string { return cp.dir }
+
+// AdminConfig is a client config with a static token in group system:masters, which
+// RBAC lets do anything.
 func (cp *ControlPlane) AdminConfig() *rest.Config {
-	return &rest.Config{Host: cp.URL(), BearerToken: adminToken, TLSClientConfig: rest.TLSClientConfig{CAData: cp.caPEM}}
+	return cp.tokenConfig(adminToken)
 }
 
-// AgentConfig creates the agent's ServiceAccount (tlsaudit/tlsaudit), a ClusterRole
-// with the rules of deploy/helm/tlsaudit/files/clusterrole-rules.yaml bound to it,
-// and returns a config that authenticates with a token of that account only.
+func (cp *ControlPlane) tokenConfig(token string) *rest.Config {
+	return &rest.Config{
+		Host:            cp.URL(),
+		BearerToken:     token,
+		TLSClientConfig: rest.TLSClientConfig{CAData: cp.CAData()},
+		QPS:             100,
+		Burst:           200,
+	}
+}
+
+// AgentConfig creates the agent's namespace and ServiceAccount (tlsaudit/tlsaudit),
+// a ClusterRole tlsaudit with the rules of RulesFile and a ClusterRoleBinding of it
+// to that account, then returns a config that authenticates with a token of that
+// account only, from the TokenRequest API. It returns once RBAC lets the token list
+// pods. Calling it again gives a new token for the same account.
 func (cp *ControlPlane) AgentConfig(t testing.TB) *rest.Config {
 	t.Helper()
-	ctx := context.Background()
-	cs := kubernetes.NewForConfigOrDie(cp.AdminConfig())
-	EnsureNamespace(t, cs, "tlsaudit")
-	rules := RBACRules(t)
-	must := func(err error) {
-		t.Helper()
-		if err != nil && !apierrors.IsAlreadyExists(err) {
-			t.Fatal(err)
-		}
-	}
-	_, err := cs.CoreV1().ServiceAccounts("tlsaudit").Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "tlsaudit"}}, metav1.CreateOptions{})
-	must(err)
-	_, err = cs.RbacV1().ClusterRoles().Create(ctx, &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "tlsaudit"}, Rules: rules}, metav1.CreateOptions{})
-	must(err)
-	_, err = cs.RbacV1().ClusterRoleBindings().Create(ctx, &rbacv1.ClusterRoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: "tlsaudit"},
-		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: "tlsaudit"},
-		Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Name: "tlsaudit", Namespace: "tlsaudit"}},
-	}, metav1.CreateOptions{})
-	must(err)
-	exp := int64(3600)
-	tok, err := cs.CoreV1().ServiceAccounts("tlsaudit").CreateToken(ctx, "tlsaudit",
-		&authv1.TokenRequest{Spec: authv1.TokenRequestSpec{ExpirationSeconds: &exp}}, metav1.CreateOptions{})
+	cfg, err := cp.agentConfig(context.Background(), RBACRules(t))
 	if err != nil {
-		t.Fatalf("token request: %v", err)
+		t.Fatalf("kubetest: agent config: %v", err)
 	}
-	return &rest.Config{Host: cp.URL(), BearerToken: tok.Status.Token, TLSClientConfig: rest.TLSClientConfig{CAData: cp.caPEM}}
+	return cfg
 }
 
-// RBACRules reads the agent's ClusterRole rules from the chart's file.
+func (cp *ControlPlane) agentConfig(ctx context.Context, rules []rbacv1.PolicyRule) (*rest.Config, error) {
+	cs, err := kubernetes.NewForConfig(cp.AdminConfig())
+	if err != nil {
+		return nil, fmt.Errorf("admin client: %w", err)
+	}
+	if err := ensureNamespace(ctx, cs, AgentNamespace); err != nil {
+		return nil, err
+	}
+	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: AgentName, Namespace: AgentNamespace}}
+	if _, err := cs.CoreV1().ServiceAccounts(AgentNamespace).Create(ctx, sa, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return nil, fmt.Errorf("create service account: %w", err)
+	}
+	role := &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: AgentName}, Rules: rules}
+	if _, err := cs.RbacV1().ClusterRoles().Create(ctx, role, metav1.CreateOptions{}); apierrors.IsAlreadyExists(err) {
+		old, err := cs.RbacV1().ClusterRoles().Get(ctx, AgentName, metav1.GetOptions{})
+		if err != nil {
+			return nil, fmt.Errorf("get cluster role: %w", err)
+		}
+		old.Rules = rules
+		if _, err := cs.RbacV1().ClusterRoles().Update(ctx, old, metav1.UpdateOptions{}); err != nil {
+			return nil, fmt.Errorf("update cluster role: %w", err)
+		}
+	} else if err != nil {
+		return nil, fmt.Errorf("create cluster role: %w", err)
+	}
+	binding := &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: AgentName},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: AgentName},
+		Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: AgentName, Namespace: AgentNamespace}},
+	}
+	if _, err := cs.RbacV1().ClusterRoleBindings().Create(ctx, binding, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return nil, fmt.Errorf("create cluster role binding: %w", err)
+	}
+	exp := int64(3600)
+	tr := &authv1.TokenRequest{Spec: authv1.TokenRequestSpec{ExpirationSeconds: &exp}}
+	tok, err := cs.CoreV1().ServiceAccounts(AgentNamespace).CreateToken(ctx, AgentName, tr, metav1.CreateOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("token request: %w", err)
+	}
+	cfg := cp.tokenConfig(tok.Status.Token)
+
+	// The authorizer learns of the new binding through its informers: wait until it
+	// has, so that the caller's first request is judged by the rules.
+	agent, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("agent client: %w", err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		_, err := agent.CoreV1().Pods("").List(ctx, metav1.ListOptions{Limit: 1})
+		if err == nil {
+			return cfg, nil
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("the agent token cannot list pods after 30s: %w", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// RBACRules reads the agent's ClusterRole rules from RulesFile, found by walking up
+// from the working directory to the folder with go.mod. Unknown fields fail the
+// test.
 func RBACRules(t testing.TB) []rbacv1.PolicyRule {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(repoRoot(t), "deploy/helm/tlsaudit/files/clusterrole-rules.yaml"))
+	root, err := repoRoot()
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("kubetest: %v", err)
 	}
-	var rules []rbacv1.PolicyRule
-	if err := yaml.UnmarshalStrict(data, &rules); err != nil {
-		t.Fatalf("clusterrole-rules.yaml: %v", err)
+	rules, err := ReadRules(filepath.Join(root, RulesFile))
+	if err != nil {
+		t.Fatalf("kubetest: %v", err)
 	}
 	return rules
 }
 
-// WriteKubeconfig writes a kubeconfig for cfg (server, CA, token) to path, for an
-// agent process.
-func WriteKubeconfig(t testing.TB, path string, cfg *rest.Config) {
+// ReadRules decodes a YAML list of RBAC PolicyRules, strictly: unknown fields are
+// errors, and so is an empty list.
+func ReadRules(path string) ([]rbacv1.PolicyRule, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("rules: %w", err)
+	}
+	var rules []rbacv1.PolicyRule
+	if err := yaml.UnmarshalStrict(data, &rules); err != nil {
+		return nil, fmt.Errorf("rules %s: %w", path, err)
+	}
+	if len(rules) == 0 {
+		return nil, fmt.Errorf("rules %s: no rules", path)
+	}
+	return rules, nil
+}
+
+// WriteKubeconfig writes a kubeconfig file for cfg to path (mode 0600): the server,
+// its CA (or insecure-skip-tls-verify when cfg says so) and cfg's bearer token, for
+// an agent that runs as a separate process.
+func (cp *ControlPlane) WriteKubeconfig(t testing.TB, path string, cfg *rest.Config) {
 	t.Helper()
-	kc := clientcmdapi.NewConfig()
-	kc.Clusters["test"] = &clientcmdapi.Cluster{Server: cfg.Host, CertificateAuthorityData: cfg.CAData}
-	kc.AuthInfos["agent"] = &clientcmdapi.AuthInfo{Token: cfg.BearerToken}
-	kc.Contexts["test"] = &clientcmdapi.Context{Cluster: "test", AuthInfo: "agent"}
-	kc.CurrentContext = "test"
-	if err := clientcmd.WriteToFile(*kc, path); err != nil {
-		t.Fatal(err)
+	if err := writeKubeconfig(path, cfg); err != nil {
+		t.Fatalf("kubetest: %v", err)
 	}
 }
 
-// EnsureNamespace creates a namespace if it is missing.
+func writeKubeconfig(path string, cfg *rest.Config) error {
+	cluster := &clientcmdapi.Cluster{Server: cfg.Host, InsecureSkipTLSVerify: cfg.Insecure}
+	if !cfg.Insecure {
+		cluster.CertificateAuthorityData = cfg.CAData
+		if len(cfg.CAData) == 0 && cfg.CAFile != "" {
+			ca, err := os.ReadFile(cfg.CAFile)
+			if err != nil {
+				return fmt.Errorf("kubeconfig CA: %w", err)
+			}
+			cluster.CertificateAuthorityData = ca
+		}
+	}
+	kc := clientcmdapi.NewConfig()
+	kc.Clusters["kubetest"] = cluster
+	kc.AuthInfos["kubetest"] = &clientcmdapi.AuthInfo{Token: cfg.BearerToken}
+	kc.Contexts["kubetest"] = &clientcmdapi.Context{Cluster: "kubetest", AuthInfo: "kubetest"}
+	kc.CurrentContext = "kubetest"
+	if err := clientcmd.WriteToFile(*kc, path); err != nil {
+		return fmt.Errorf("write kubeconfig: %w", err)
+	}
+	return nil
+}
+
+// EnsureNamespace creates namespace ns unless it exists.
 func EnsureNamespace(t testing.TB, cs kubernetes.Interface, ns string) {
 	t.Helper()
-	_, err := cs.CoreV1().Namespaces().Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
-	if err != nil && !apierrors.IsAlreadyExists(err) {
-		t.Fatal(err)
+	if err := ensureNamespace(context.Background(), cs, ns); err != nil {
+		t.Fatalf("kubetest: %v", err)
 	}
 }
 
-// Pod describes a pod to create.
-type Pod struct {
-	Namespace, Name, IP, Node string
-	Owner                     *metav1.OwnerReference
-	HostNetwork               bool
+func ensureNamespace(ctx context.Context, cs kubernetes.Interface, ns string) error {
+	_, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{})
+	if err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("create namespace %s: %w", ns, err)
+	}
+	return nil
 }
 
-// CreatePod creates a pod and sets its status (Running, podIP) through the status
-// subresource, as a kubelet would; there is no kubelet here.
+// Pod describes a pod for CreatePod.
+type Pod struct {
+	Namespace, Name string
+	// IP is the pod's status.podIP (and its only podIPs entry).
+	IP string
+	// Node is spec.nodeName.
+	Node string
+	// Owner, when set, is the pod's only owner reference (see Controller).
+	Owner       *metav1.OwnerReference
+	HostNetwork bool
+}
+
+// CreatePod is CreatePodContext for a test: it fails the test on an error.
 func CreatePod(t testing.TB, cs kubernetes.Interface, p Pod) *corev1.Pod {
 	t.Helper()
-	ctx := context.Background()
-	EnsureNamespace(t, cs, p.Namespace)
-	pod := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: p.Name, Namespace: p.Namespace},
-		Spec: corev1.PodSpec{NodeName: p.Node, HostNetwork: p.HostNetwork,
-			Containers: []corev1.Container{{Name: "app", Image: "example.test/app:1"}}},
-	}
-	if p.Owner != nil {
-		pod.OwnerReferences = []metav1.OwnerReference{*p.Owner}
-	}
-	created, err := cs.CoreV1().Pods(p.Namespace).Create(ctx, pod, metav1.CreateOptions{})
+	pod, err := CreatePodContext(context.Background(), cs, p.Namespace, p.Name, p.IP, p.Node, p.Owner, p.HostNetwork)
 	if err != nil {
-		t.Fatalf("create pod %s/%s: %v", p.Namespace, p.Name, err)
+		t.Fatalf("kubetest: %v", err)
 	}
-	created.Status = corev1.PodStatus{Phase: corev1.PodRunning, PodIP: p.IP, PodIPs: []corev1.PodIP{{IP: p.IP}}, HostIP: p.IP}
-	updated, err := cs.CoreV1().Pods(p.Namespace).UpdateStatus(ctx, created, metav1.UpdateOptions{})
-	if err != nil {
-		t.Fatalf("pod %s/%s status: %v", p.Namespace, p.Name, err)
-	}
-	return updated
+	return pod
 }
 
-// Controller is an owner reference marked as the controller.
+// CreatePodContext creates a pod in namespace ns (creating the namespace if it is
+// missing), then sets its status through the status subresource as a kubelet would,
+// since there is none: phase Running, Ready, podIP and podIPs ip, and hostIP the
+// node's InternalIP when that Node object exists, else ip for a hostNetwork pod.
+// It returns the pod as stored.
+func CreatePodContext(ctx context.Context, cs kubernetes.Interface, ns, name, ip, node string, owner *metav1.OwnerReference, hostNetwork bool) (*corev1.Pod, error) {
+	if err := ensureNamespace(ctx, cs, ns); err != nil {
+		return nil, err
+	}
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
+		Spec: corev1.PodSpec{
+			NodeName:    node,
+			HostNetwork: hostNetwork,
+			Containers:  []corev1.Container{{Name: "app", Image: "example.test/app:1"}},
+		},
+	}
+	if owner != nil {
+		pod.OwnerReferences = []metav1.OwnerReference{*owner}
+	}
+	created, err := createRetrying(ctx, func() (*corev1.Pod, error) {
+		return cs.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create pod %s/%s: %w", ns, name, err)
+	}
+	hostIP := ""
+	if node != "" {
+		if n, err := cs.CoreV1().Nodes().Get(ctx, node, metav1.GetOptions{}); err == nil {
+			for _, a := range n.Status.Addresses {
+				if a.Type == corev1.NodeInternalIP {
+					hostIP = a.Address
+					break
+				}
+			}
+		}
+	}
+	if hostIP == "" && hostNetwork {
+		hostIP = ip
+	}
+	now := metav1.Now()
+	created.Status = corev1.PodStatus{
+		Phase:     corev1.PodRunning,
+		PodIP:     ip,
+		PodIPs:    []corev1.PodIP{{IP: ip}},
+		HostIP:    hostIP,
+		StartTime: &now,
+		Conditions: []corev1.PodCondition{
+			{Type: corev1.PodScheduled, Status: corev1.ConditionTrue, LastTransitionTime: now},
+			{Type: corev1.PodReady, Status: corev1.ConditionTrue, LastTransitionTime: now},
+		},
+	}
+	if hostIP != "" {
+		created.Status.HostIPs = []corev1.HostIP{{IP: hostIP}}
+	}
+	updated, err := cs.CoreV1().Pods(ns).UpdateStatus(ctx, created, metav1.UpdateOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("pod %s/%s status: %w", ns, name, err)
+	}
+	return updated, nil
+}
+
+// createRetrying retries a create that the admission of a namespace created an
+// instant ago may refuse (NamespaceLifecycle reads namespaces from a cache).
+func createRetrying(ctx context.Context, create func() (*corev1.Pod, error)) (*corev1.Pod, error) {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		pod, err := create()
+		if err == nil || !apierrors.IsNotFound(err) || time.Now().After(deadline) {
+			return pod, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// Controller is an owner reference marked as the controller, with a UID made from
+// kind and name.
 func Controller(apiVersion, kind, name string) *metav1.OwnerReference {
 	yes := true
 	return &metav1.OwnerReference{APIVersion: apiVersion, Kind: kind, Name: name, UID: types.UID("uid-" + kind + "-" + name), Controller: &yes}
 }
 
-func (cp *ControlPlane) spawn(t testing.TB, name string, args ...string) *exec.Cmd {
-	t.Helper()
-	log, err := os.Create(filepath.Join(cp.dir, name+".log"))
+// spawn starts one of the binaries, its output appended to NAME.log in cp.dir.
+// Cancelling it sends SIGTERM, then SIGKILL after stopGrace.
+func (cp *ControlPlane) spawn(name string, args ...string) (*process, error) {
+	log, err := os.OpenFile(filepath.Join(cp.dir, name+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
-		t.Fatal(err)
+		return nil, fmt.Errorf("%s log: %w", name, err)
 	}
-	cmd := exec.Command(filepath.Join(cp.bin, name), args...)
+	defer log.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, filepath.Join(cp.bin, name), args...)
 	cmd.Stdout, cmd.Stderr = log, log
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = stopGrace
 	if err := cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", name, err)
+		cancel()
+		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
-	return cmd
+	p := &process{name: name, cmd: cmd, cancel: cancel, done: make(chan struct{})}
+	go func() {
+		p.err = cmd.Wait()
+		close(p.done)
+	}()
+	return p, nil
+}
+
+// stop ends the process (SIGTERM, then SIGKILL) and waits for it.
+func (p *process) stop() {
+	if p == nil {
+		return
+	}
+	p.cancel()
+	<-p.done
+}
+
+// exited reports the process's exit, if it has exited.
+func (p *process) exited() error {
+	select {
+	case <-p.done:
+		if p.err == nil {
+			return fmt.Errorf("%s exited", p.name)
+		}
+		return fmt.Errorf("%s exited: %w", p.name, p.err)
+	default:
+		return nil
+	}
 }
 
 func (cp *ControlPlane) waitReady(timeout time.Duration) error {
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(cp.caPEM)
-	hc := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}
+	defer tr.CloseIdleConnections()
+	hc := &http.Client{Timeout: 2 * time.Second, Transport: tr}
 	deadline := time.Now().Add(timeout)
-	var last error
+	last := errors.New("no answer yet")
 	for time.Now().Before(deadline) {
-		req, _ := http.NewRequest(http.MethodGet, cp.URL()+"/readyz", nil)
+		for _, p := range []*process{cp.etcd, cp.apiserver} {
+			if err := p.exited(); err != nil {
+				return err
+			}
+		}
+		req, err := http.NewRequest(http.MethodGet, cp.URL()+"/readyz", nil)
+		if err != nil {
+			return fmt.Errorf("readyz request: %w", err)
+		}
 		req.Header.Set("Authorization", "Bearer "+adminToken)
 		resp, err := hc.Do(req)
 		if err == nil {
-			resp.Body.Close()
+			body, _ := readSome(resp)
 			if resp.StatusCode == http.StatusOK {
 				return nil
 			}
-			err = fmt.Errorf("readyz: %s", resp.Status)
+			err = fmt.Errorf("readyz: %s: %s", resp.Status, body)
 		}
 		last = err
 		time.Sleep(200 * time.Millisecond)
 	}
-	return fmt.Errorf("not ready after %s: %v", timeout, last)
+	return fmt.Errorf("not ready after %s: %w", timeout, last)
 }
 
-// writeCredentials writes the serving certificate, the service-account key pair and
-// the static token file.
-func (cp *ControlPlane) writeCredentials(t testing.TB) {
-	t.Helper()
+func readSome(resp *http.Response) (string, error) {
+	defer resp.Body.Close()
+	var b bytes.Buffer
+	_, err := b.ReadFrom(io.LimitReader(resp.Body, 4096))
+	return strings.TrimSpace(b.String()), err
+}
+
+// writeCredentials writes the serving certificate (self-signed, for 127.0.0.1 and
+// localhost), the service-account RSA key pair and the static token file.
+func (cp *ControlPlane) writeCredentials() error {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		t.Fatal(err)
+		return fmt.Errorf("serving key: %w", err)
+	}
+	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 62))
+	if err != nil {
+		return fmt.Errorf("serial: %w", err)
 	}
 	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "kube-apiserver"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, DNSNames: []string{"localhost"},
-		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		IsCA: true, BasicConstraintsValid: true,
+		SerialNumber:          serial,
+		Subject:               pkix.Name{CommonName: "kubetest kube-apiserver"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(48 * time.Hour),
+		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
+		DNSNames:              []string{"localhost"},
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		IsCA:                  true,
+		BasicConstraintsValid: true,
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
-		t.Fatal(err)
+		return fmt.Errorf("serving certificate: %w", err)
 	}
 	cp.caPEM = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-	keyDER, _ := x509.MarshalECPrivateKey(key)
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		return fmt.Errorf("serving key: %w", err)
+	}
 	sa, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
-		t.Fatal(err)
+		return fmt.Errorf("service-account key: %w", err)
 	}
-	pub, _ := x509.MarshalPKIXPublicKey(&sa.PublicKey)
+	pub, err := x509.MarshalPKIXPublicKey(&sa.PublicKey)
+	if err != nil {
+		return fmt.Errorf("service-account key: %w", err)
+	}
 	files := map[string][]byte{
 		"serving.crt": cp.caPEM,
 		"serving.key": pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}),
 		"sa.key":      pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(sa)}),
 		"sa.pub":      pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub}),
-		"tokens.csv":  []byte(adminToken + ",admin,admin-uid,system:masters\n"),
+		// token,user,uid,"group1,group2"
+		"tokens.csv": []byte(adminToken + ",kubetest-admin,kubetest-admin,system:masters\n"),
 	}
 	for name, data := range files {
 		if err := os.WriteFile(filepath.Join(cp.dir, name), data, 0o600); err != nil {
-			t.Fatal(err)
+			return fmt.Errorf("credentials: %w", err)
 		}
 	}
+	return nil
 }
 
-func stop(cmd *exec.Cmd) {
-	if cmd == nil || cmd.Process == nil || cmd.ProcessState != nil {
-		return
+// logTails is the end of both logs, for a failure message.
+func (cp *ControlPlane) logTails() string {
+	var b strings.Builder
+	for _, name := range []string{"etcd", "kube-apiserver"} {
+		fmt.Fprintf(&b, "--- %s.log (end) ---\n%s\n", name, tail(filepath.Join(cp.dir, name+".log"), 4000))
 	}
-	_ = cmd.Process.Signal(os.Interrupt)
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		_ = cmd.Process.Kill()
-		<-done
-	}
+	return b.String()
 }
 
-func freePort(t testing.TB) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+func tail(path string, n int) string {
+	data, err := os.ReadFile(path)
 	if err != nil {
-		t.Fatal(err)
+		return err.Error()
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
-func tail(path string) string {
-	data, _ := os.ReadFile(path)
-	if len(data) > 4000 {
-		data = data[len(data)-4000:]
+	if len(data) > n {
+		data = data[len(data)-n:]
 	}
 	return string(bytes.TrimSpace(data))
 }
 
-func repoRoot(t testing.TB) string {
-	t.Helper()
-	dir, _ := os.Getwd()
+// freePorts finds n distinct free loopback TCP ports, holding them all open at once
+// so that none is handed out twice.
+func freePorts(n int) ([]int, error) {
+	var ports []int
+	for range n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, fmt.Errorf("free port: %w", err)
+		}
+		defer ln.Close()
+		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
+	}
+	return ports, nil
+}
+
+// repoRoot is the nearest folder at or above the working directory with a go.mod.
+func repoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", fmt.Errorf("working directory: %w", err)
+	}
 	for {
 		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
+			return dir, nil
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			t.Fatal("no go.mod above the working directory")
+			return "", errors.New("no go.mod at or above the working directory")
 		}
 		dir = parent
 	}
