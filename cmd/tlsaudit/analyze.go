@@ -142,7 +142,7 @@ func analyze(args []string, stdout, stderr io.Writer, log zerolog.Logger) int {
 	var errs []string
 	var pkt flow.Packet
 	for _, path := range files {
-		if err := readFile(path, dec, table, &pkt); err != nil {
+		if err := capture.ReadFile(path, dec, &pkt, table.Add); err != nil {
 			log.Error().Err(err).Str("file", path).Msg("read capture")
 			errs = append(errs, err.Error())
 		}
@@ -180,26 +180,6 @@ func validFormat(f string) bool {
 		}
 	}
 	return false
-}
-
-// readFile feeds one capture file to the table. On damage it returns the error and
-// keeps what was read.
-func readFile(path string, dec *capture.Decoder, table *flow.Table, pkt *flow.Packet) error {
-	f, err := capture.OpenFile(path, dec)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	for {
-		err := f.Next(pkt)
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		table.Add(pkt)
-	}
 }
 
 // limitsHit lists every bound that was reached, so that a report never hides what it

@@ -75,7 +75,7 @@ func BenchmarkAnalyze(b *testing.B) {
 		table := flow.New(flow.Config{}, func(*flow.Record) { flows++ })
 		dec := capture.NewDecoder()
 		var pkt flow.Packet
-		if err := readFile(path, dec, table, &pkt); err != nil {
+		if err := capture.ReadFile(path, dec, &pkt, table.Add); err != nil {
 			b.Fatal(err)
 		}
 		table.Flush()

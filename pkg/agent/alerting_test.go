@@ -273,7 +273,7 @@ scrape_configs:
 	}}, out.exp.Finished)
 	dec := capture.NewDecoder()
 	var pkt flow.Packet
-	if err := readFile(filepath.Join(pcapDir, "demo-mix.pcapng"), dec, table, &pkt); err != nil {
+	if err := capture.ReadFile(filepath.Join(pcapDir, "demo-mix.pcapng"), dec, &pkt, table.Add); err != nil {
 		t.Fatal(err)
 	}
 	table.Flush()
@@ -419,24 +419,5 @@ scrape_configs:
 	}
 	if err := getJSON(promURL+"/api/v1/query?query="+url.QueryEscape(`up{job="tlsaudit"}`), &up); err != nil || len(up.Data.Result) != 1 || up.Data.Result[0].Value[1] != "1" {
 		t.Errorf("up{job=\"tlsaudit\"}: %+v %v", up, err)
-	}
-}
-
-// readFile feeds every packet of a capture file to table.
-func readFile(path string, dec *capture.Decoder, table *flow.Table, pkt *flow.Packet) error {
-	f, err := capture.OpenFile(path, dec)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	for {
-		err := f.Next(pkt)
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		table.Add(pkt)
 	}
 }

@@ -161,3 +161,23 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	c.n += int64(n)
 	return n, err
 }
+
+// ReadFile opens a capture file and hands each packet to add, reusing pkt. On damage
+// it returns the error (file and offset) after add has seen every packet read before.
+func ReadFile(path string, dec *Decoder, pkt *flow.Packet, add func(*flow.Packet)) error {
+	f, err := OpenFile(path, dec)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	for {
+		err := f.Next(pkt)
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		add(pkt)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
@@ -66,7 +67,8 @@ func (c *Cluster) addObject(raw json.RawMessage) error {
 	if err := json.Unmarshal(raw, &o); err != nil {
 		return err
 	}
-	if o.Kind == "List" || (len(o.Items) > 0 && o.Kind == "") || (len(o.Kind) > 4 && o.Kind[len(o.Kind)-4:] == "List") {
+	// "List" from kubectl, "PodList" and the like from the API.
+	if strings.HasSuffix(o.Kind, "List") || (len(o.Items) > 0 && o.Kind == "") {
 		for i, it := range o.Items {
 			if err := c.addObject(it); err != nil {
 				return fmt.Errorf("items[%d]: %w", i, err)
