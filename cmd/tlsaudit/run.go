@@ -46,6 +46,7 @@ func runAgent(args []string, stderr io.Writer) int {
 	minTLS := fs.String("min-tls", "TLS1.2", "lowest acceptable TLS version (overrides the config file's min_tls_version when given)")
 	configPath := fs.String("config", "", "policy config file (YAML: internal ranges, exemptions, alerting); SIGHUP reloads it")
 	checkConfig := fs.Bool("check-config", false, "validate --config (and --names) and exit: 0 valid, 2 invalid")
+	watchConfig := fs.Duration("watch-config", 0, "also reload when the config or names file changes, checking this often (for ConfigMap volumes, e.g. 10s); 0: SIGHUP only")
 	namesPath := fs.String("names", "", "static names file (YAML: ip or cidr -> namespace, workload, service); SIGHUP reloads it")
 	metricsAddr := fs.String("metrics-addr", ":9809", "address for Prometheus /metrics; the same as --listen serves it beside /healthz; empty: no metrics")
 	var amURLs stringList
@@ -118,6 +119,7 @@ func runAgent(args []string, stderr io.Writer) int {
 		Engine:           eng,
 		ConfigSource:     src,
 		Config:           cfg,
+		WatchInterval:    *watchConfig,
 		Kube:             kc,
 		AlertmanagerURLs: amURLs,
 		ResendInterval:   *resend,

@@ -33,6 +33,10 @@ type Options struct {
 	// first load.
 	ConfigSource ConfigSource
 	Config       *Config
+	// WatchInterval is how often the config and names files are read to see whether
+	// they changed (a ConfigMap volume is updated in place, with no signal); a change
+	// reloads as SIGHUP does. 0: SIGHUP only.
+	WatchInterval time.Duration
 	// Kube names ends from the cluster and applies the count-once rule; nil: no
 	// Kubernetes.
 	Kube *Kube
@@ -88,16 +92,17 @@ func (o *outputs) handler() http.Handler {
 // the engine; others watch interfaces, serve health endpoints and metrics, push
 // alerts and reload the config on SIGHUP.
 type Agent struct {
-	log    zerolog.Logger
-	src    Engine
-	kernel *capture.EBPF     // nil with AF_PACKET
-	af     *capture.AFPacket // nil with eBPF
-	cfgSrc ConfigSource
-	cfg    atomic.Pointer[Config]
-	out    *outputs
-	kube   *Kube // nil without --kubernetes
-	sel    capture.InterfaceSelector
-	listen string
+	log        zerolog.Logger
+	src        Engine
+	kernel     *capture.EBPF     // nil with AF_PACKET
+	af         *capture.AFPacket // nil with eBPF
+	cfgSrc     ConfigSource
+	watchEvery time.Duration
+	cfg        atomic.Pointer[Config]
+	out        *outputs
+	kube       *Kube // nil without --kubernetes
+	sel        capture.InterfaceSelector
+	listen     string
 	// metricsAddr serves /metrics; "": none.
 	metricsAddr string
 	ready       atomic.Bool
@@ -110,7 +115,7 @@ type Agent struct {
 // Nothing runs until Run.
 func New(opts Options) *Agent {
 	out := newOutputs(opts.Config, opts.Kube, opts.AlertmanagerURLs, opts.ResendInterval, opts.Version, opts.Revision, opts.Log)
-	a := &Agent{log: opts.Log, src: opts.Engine, cfgSrc: opts.ConfigSource, out: out, kube: opts.Kube,
+	a := &Agent{log: opts.Log, src: opts.Engine, cfgSrc: opts.ConfigSource, watchEvery: opts.WatchInterval, out: out, kube: opts.Kube,
 		sel: opts.Interfaces, listen: opts.Listen, metricsAddr: opts.MetricsAddr}
 	if e, ok := opts.Engine.(*capture.EBPF); ok {
 		a.kernel = e
@@ -143,16 +148,34 @@ func (a *Agent) Reload() error {
 
 func (a *Agent) lastReload() time.Time { return time.Unix(0, a.reloaded.Load()) }
 
-// watchReload reloads on every SIGHUP until ctx ends.
+// watchReload reloads on every SIGHUP and, every WatchInterval, when the files'
+// contents changed, until ctx ends.
 func (a *Agent) watchReload(ctx context.Context) error {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
+	var tick <-chan time.Time
+	last, _ := a.cfgSrc.fingerprint()
+	if a.watchEvery > 0 {
+		t := time.NewTicker(a.watchEvery)
+		defer t.Stop()
+		tick = t.C
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-hup:
+			_ = a.Reload()
+			last, _ = a.cfgSrc.fingerprint()
+		case <-tick:
+			// A file that cannot be read now (mid-update) is looked at again next tick.
+			fp, err := a.cfgSrc.fingerprint()
+			if err != nil || fp == last {
+				continue
+			}
+			last = fp
+			a.log.Info().Msg("config files changed; reloading")
 			_ = a.Reload()
 		}
 	}

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"fmt"
 	"net/netip"
 	"os"
 	"os/signal"
@@ -128,5 +129,76 @@ func TestConfigFlagsOverrideFile(t *testing.T) {
 	}
 	if len(cfg.Policy.Internal) != 1 || cfg.Policy.MinVersion.String() != "TLS1.3" {
 		t.Errorf("internal %v, min %v", cfg.Policy.Internal, cfg.Policy.MinVersion)
+	}
+}
+
+// TestConfigReloadOnFileChange updates the files the way the kubelet updates a
+// ConfigMap volume — a new directory swapped in under a symlink, no signal — and
+// expects the watch to reload both, and to leave a bad update out.
+func TestConfigReloadOnFileChange(t *testing.T) {
+	dir := t.TempDir()
+	version := 0
+	publish := func(config, names string) {
+		version++
+		data := filepath.Join(dir, fmt.Sprintf("..data-%d", version))
+		if err := os.Mkdir(data, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, filepath.Join(data, "config.yaml"), config)
+		writeFile(t, filepath.Join(data, "names.yaml"), names)
+		tmp := filepath.Join(dir, "..data_tmp")
+		if err := os.Symlink(filepath.Base(data), tmp); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(tmp, filepath.Join(dir, "..data")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	publish("min_tls_version: TLS1.2\n", "- ip: 10.0.0.1\n  namespace: shop\n  workload: cart\n")
+	for _, f := range []string{"config.yaml", "names.yaml"} {
+		if err := os.Symlink(filepath.Join("..data", f), filepath.Join(dir, f)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	src := ConfigSource{Path: filepath.Join(dir, "config.yaml"), Names: filepath.Join(dir, "names.yaml")}
+	cfg, err := src.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := New(Options{ConfigSource: src, Config: cfg, WatchInterval: 20 * time.Millisecond, ResendInterval: time.Minute, Log: zerolog.Nop()})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- a.watchReload(ctx) }()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	waitFor := func(what string, ok func(*Config) bool) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for !ok(a.cfg.Load()) {
+			if time.Now().After(deadline) {
+				t.Fatalf("no reload within 10s: %s", what)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	publish("min_tls_version: TLS1.3\n", "- ip: 10.0.0.1\n  namespace: shop\n  workload: checkout\n")
+	waitFor("TLS1.3 and workload checkout", func(c *Config) bool {
+		id, _ := c.Names.Lookup(netip.MustParseAddr("10.0.0.1"))
+		return c.Policy.MinVersion.String() == "TLS1.3" && id.Workload == "checkout"
+	})
+
+	good := a.cfg.Load()
+	publish("min_tls_version: TLS1.3\nbogus: 1\n", "- ip: 10.0.0.1\n  namespace: shop\n  workload: cart\n")
+	deadline := time.Now().Add(10 * time.Second)
+	for gaugeValue(t, a.out.reg, "tlsaudit_config_last_reload_successful") != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("a bad update was not tried within 10s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if a.cfg.Load() != good {
+		t.Error("a bad update replaced the config")
 	}
 }

@@ -1,7 +1,9 @@
 package agent
 
 import (
+	"crypto/sha256"
 	"net/netip"
+	"os"
 
 	"github.com/tlsaudit/tlsaudit/pkg/classify"
 	"github.com/tlsaudit/tlsaudit/pkg/identity"
@@ -47,4 +49,24 @@ func (c ConfigSource) Load() (*Config, error) {
 		lc.Names = names
 	}
 	return lc, nil
+}
+
+// fingerprint is a hash of the config and names files' contents: what a file watch
+// compares. Contents, not modification times, because a ConfigMap volume swaps a
+// symlink and the file's own time need not move.
+func (c ConfigSource) fingerprint() ([sha256.Size]byte, error) {
+	h := sha256.New()
+	for _, p := range []string{c.Path, c.Names} {
+		if p == "" {
+			continue
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return [sha256.Size]byte{}, err
+		}
+		h.Write([]byte(p))
+		h.Write([]byte{0})
+		h.Write(data)
+	}
+	return [sha256.Size]byte(h.Sum(nil)), nil
 }
