@@ -82,3 +82,8 @@ promtool-test:
 .PHONY: kube-control-plane
 kube-control-plane:
 	bash scripts/kube-control-plane.sh
+
+# Regenerate the Grafana dashboard deploy/grafana/tlsaudit-dashboard.json from internal/dashboard.
+.PHONY: dashboard
+dashboard:
+	$(GO) test ./internal/dashboard -run TestDashboardCurrent -update
