@@ -225,9 +225,9 @@ func thresholds(base string, steps ...step) *dashboard.ThresholdsConfigBuilder {
 // and scales to many pairs, and each cell can say in words what its colour means.
 func (p *panels) matrix() *table.PanelBuilder {
 	unknown := sel(mFlows, `class="unknown"`, onPair)
-	mapping := dashboard.NewValueMap()
+	mapping := map[string][2]string{}
 	for _, r := range ranks {
-		mapping.Options[strconv.Itoa(r.value)] = dashboard.ValueMappingResult{Text: cog.ToPtr(r.text), Color: cog.ToPtr(r.color)}
+		mapping[strconv.Itoa(r.value)] = [2]string{r.text, r.color}
 	}
 	cols := []string{"src_namespace", "src_workload", "dst_namespace", "dst_workload", "Value #A", "Value #B", "Value #C"}
 	names := []string{"Source namespace", "Source workload", "Destination namespace", "Destination workload", "Weakest class", "Unknown flows", "Flows"}
@@ -254,7 +254,7 @@ func (p *panels) matrix() *table.PanelBuilder {
 		SortBy([]cog.Builder[common.TableSortByFieldState]{common.NewTableSortByFieldStateBuilder().DisplayName("Weakest class").Desc(true)}).
 		Filterable(true).Footer(noFooter()).
 		OverrideByName("Weakest class", []dashboard.DynamicConfigValue{
-			{Id: "mappings", Value: []dashboard.ValueMapping{{ValueMap: mapping}}},
+			{Id: "mappings", Value: []dashboard.ValueMapping{valueMap(mapping)}},
 			{Id: "custom.cellOptions", Value: common.TableColoredBackgroundCellOptions{Type: common.TableCellDisplayModeColorBackground}},
 			{Id: "custom.width", Value: 260},
 		}).

@@ -97,19 +97,8 @@ type query struct {
 // its syntax with the real promtool, and that every metric it selects is one the
 // agent serves, with labels that metric has.
 func TestDashboardQueries(t *testing.T) {
-	promtool, err := exec.LookPath("promtool")
-	if err != nil {
-		t.Skipf("promtool not installed (apt-get install prometheus; .ci/run does): %v", err)
-	}
-	raw, err := os.ReadFile(committed)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var d map[string]any
-	if err := json.Unmarshal(raw, &d); err != nil {
-		t.Fatal(err)
-	}
-	queries, vars := dashboardQueries(t, d)
+	promtool := needPromtool(t)
+	queries, vars := dashboardQueries(t, readCommitted(t))
 	if len(queries) < 20 {
 		t.Fatalf("found %d expressions in %s; the walk misses some", len(queries), committed)
 	}
@@ -130,15 +119,7 @@ func TestDashboardQueries(t *testing.T) {
 		queries[i].expr = expr
 		rules = append(rules, rule{Record: fmt.Sprintf("dashboard:query_%d", i), Expr: expr})
 	}
-	file := map[string]any{"groups": []map[string]any{{"name": "dashboard", "rules": rules}}}
-	b, err := yaml.Marshal(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "dashboard-rules.yaml")
-	if err := os.WriteFile(path, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	path := writeYAML(t, "dashboard-rules.yaml", map[string]any{"groups": []map[string]any{{"name": "dashboard", "rules": rules}}})
 	if out, err := exec.Command(promtool, "check", "rules", path).CombinedOutput(); err != nil {
 		var index strings.Builder
 		for i, q := range queries {
@@ -171,6 +152,42 @@ func TestDashboardQueries(t *testing.T) {
 			}
 		}
 	}
+}
+
+func needPromtool(t *testing.T) string {
+	t.Helper()
+	p, err := exec.LookPath("promtool")
+	if err != nil {
+		t.Skipf("promtool not installed (apt-get install prometheus; .ci/run does): %v", err)
+	}
+	return p
+}
+
+func readCommitted(t *testing.T) map[string]any {
+	t.Helper()
+	raw, err := os.ReadFile(committed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d map[string]any
+	if err := json.Unmarshal(raw, &d); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// writeYAML writes v to a file of the test's temporary directory.
+func writeYAML(t *testing.T, name string, v any) string {
+	t.Helper()
+	b, err := yaml.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 // targetLabels are the labels Prometheus adds to every scraped series, and the name.
@@ -372,4 +389,86 @@ func parseDesc(s string) (string, []string, error) {
 		}
 	}
 	return name, labels, nil
+}
+
+// TestMatrixRanks evaluates the committed matrix query with promtool's rule unit
+// tests over 7 hours of counters, the dashboard's range being 6 hours: each pair gets
+// the rank of its weakest flow in the range, and pairs whose counters did not move
+// in it are left out.
+func TestMatrixRanks(t *testing.T) {
+	promtool := needPromtool(t)
+	d := readCommitted(t)
+	_, vars := dashboardQueries(t, d)
+	var expr string
+	panels, _ := d["panels"].([]any)
+	for _, p := range panels {
+		p, _ := p.(map[string]any)
+		if p["title"] != "Service-pair encryption matrix" {
+			continue
+		}
+		for _, q := range p["targets"].([]any) {
+			if q := q.(map[string]any); q["refId"] == "A" {
+				expr, _ = q["expr"].(string)
+			}
+		}
+	}
+	if expr == "" {
+		t.Fatal("no matrix query A in the committed dashboard")
+	}
+	expr, err := expand(expr, vars)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const (
+		growing = "1+1x420"
+		flat    = "5+0x420"      // counted before the range only
+		born    = "_x400 1+0x20" // born in the range at 1: no increase
+		oneMore = "1+0x100 2+0x320"
+	)
+	type in struct{ metric, labels, values string }
+	flows := func(class, version, values string) in {
+		return in{"tlsaudit_flows_total", fmt.Sprintf(`class=%q, tls_version=%q`, class, version), values}
+	}
+	legacy := in{"tlsaudit_violation_flows_total", `kind="legacy_tls"`, growing}
+	var series, want []map[string]any
+	for _, tt := range []struct {
+		dst  string
+		in   []in
+		want int // 0: not shown
+	}{
+		{"plaintext", []in{flows("plaintext", "", growing), flows("tls", "TLS1.3", growing)}, 5},
+		{"tls10", []in{flows("tls", "TLS1.0", oneMore), flows("unknown", "", growing)}, 4},
+		{"min13", []in{flows("tls", "TLS1.2", growing), legacy}, 4},
+		{"tls12", []in{flows("tls", "TLS1.2", growing), flows("tls", "TLS1.3", growing)}, 3},
+		{"unseen", []in{flows("tls", "", growing), flows("ssh", "", growing)}, 3},
+		{"strong", []in{flows("tls", "TLS1.3", growing), flows("ssh", "", growing), flows("encrypted", "", growing)}, 2},
+		{"unknown", []in{flows("unknown", "", growing)}, 1},
+		{"quiet", []in{flows("plaintext", "", flat), flows("tls", "TLS1.3", growing)}, 2},
+		{"idle", []in{flows("plaintext", "", flat)}, 0},
+		{"born", []in{flows("plaintext", "", born), flows("tls", "TLS1.3", growing)}, 5},
+	} {
+		pair := fmt.Sprintf(`src_namespace="shop", src_workload="api", dst_namespace="data", dst_workload=%q`, tt.dst)
+		for _, s := range tt.in {
+			series = append(series, map[string]any{
+				"series": s.metric + `{job="tlsaudit", instance="node-a:9809", ` + pair + `, dst_port="443", ` + s.labels + "}",
+				"values": s.values,
+			})
+		}
+		if tt.want != 0 {
+			want = append(want, map[string]any{"labels": "dashboard:rank{" + pair + "}", "value": tt.want})
+		}
+	}
+	rules := writeYAML(t, "rules.yaml", map[string]any{"groups": []map[string]any{{"name": "matrix",
+		"rules": []map[string]string{{"record": "dashboard:rank", "expr": expr}}}}})
+	tests := writeYAML(t, "tests.yaml", map[string]any{
+		"rule_files": []string{rules},
+		"tests": []map[string]any{{
+			"interval":         "1m",
+			"input_series":     series,
+			"promql_expr_test": []map[string]any{{"expr": "dashboard:rank", "eval_time": "420m", "exp_samples": want}},
+		}},
+	})
+	if out, err := exec.Command(promtool, "test", "rules", tests).CombinedOutput(); err != nil {
+		t.Errorf("promtool test rules: %v\n%s", err, out)
+	}
 }
