@@ -87,3 +87,21 @@ kube-control-plane:
 .PHONY: dashboard
 dashboard:
 	$(GO) test ./internal/dashboard -run TestDashboardCurrent -update
+
+# Build helm (helm.sh/helm/v4 v4.3.2) once into /var/cache/tlsaudit; the chart's tests
+# and `make manifests` use it.
+.PHONY: helm manifests image
+helm:
+	@bash scripts/helm.sh
+
+# Copy the Prometheus rules and the dashboard into the chart and render the chart into
+# deploy/kubernetes; deploy's tests fail when these are not current.
+manifests:
+	cp deploy/prometheus/tlsaudit-rules.yaml deploy/helm/tlsaudit/files/tlsaudit-rules.yaml
+	cp deploy/grafana/tlsaudit-dashboard.json deploy/helm/tlsaudit/files/tlsaudit-dashboard.json
+	bash scripts/render-manifests.sh deploy/kubernetes
+
+# The container image (needs docker or podman; IMAGE names it).
+IMAGE ?= ghcr.io/tlsaudit/tlsaudit:dev
+image:
+	docker build -t $(IMAGE) .

@@ -252,13 +252,10 @@ func (cp *ControlPlane) agentConfig(ctx context.Context, rules []rbacv1.PolicyRu
 	if _, err := cs.RbacV1().ClusterRoleBindings().Create(ctx, binding, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		return nil, fmt.Errorf("create cluster role binding: %w", err)
 	}
-	exp := int64(3600)
-	tr := &authv1.TokenRequest{Spec: authv1.TokenRequestSpec{ExpirationSeconds: &exp}}
-	tok, err := cs.CoreV1().ServiceAccounts(AgentNamespace).CreateToken(ctx, AgentName, tr, metav1.CreateOptions{})
+	cfg, err := cp.serviceAccountConfig(ctx, cs, AgentNamespace, AgentName)
 	if err != nil {
-		return nil, fmt.Errorf("token request: %w", err)
+		return nil, err
 	}
-	cfg := cp.tokenConfig(tok.Status.Token)
 
 	// The authorizer learns of the new binding through its informers: wait until it
 	// has, so that the caller's first request is judged by the rules.
@@ -277,6 +274,32 @@ func (cp *ControlPlane) agentConfig(ctx context.Context, rules []rbacv1.PolicyRu
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// ServiceAccountConfig returns a config that authenticates as the existing
+// ServiceAccount ns/name, with a token from the TokenRequest API, and creates
+// nothing: what that account may do is what the objects a test applied grant it.
+func (cp *ControlPlane) ServiceAccountConfig(t testing.TB, ns, name string) *rest.Config {
+	t.Helper()
+	cs, err := kubernetes.NewForConfig(cp.AdminConfig())
+	if err != nil {
+		t.Fatalf("kubetest: admin client: %v", err)
+	}
+	cfg, err := cp.serviceAccountConfig(context.Background(), cs, ns, name)
+	if err != nil {
+		t.Fatalf("kubetest: %v", err)
+	}
+	return cfg
+}
+
+func (cp *ControlPlane) serviceAccountConfig(ctx context.Context, cs kubernetes.Interface, ns, name string) (*rest.Config, error) {
+	exp := int64(3600)
+	tr := &authv1.TokenRequest{Spec: authv1.TokenRequestSpec{ExpirationSeconds: &exp}}
+	tok, err := cs.CoreV1().ServiceAccounts(ns).CreateToken(ctx, name, tr, metav1.CreateOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("token request for %s/%s: %w", ns, name, err)
+	}
+	return cp.tokenConfig(tok.Status.Token), nil
 }
 
 // RBACRules reads the agent's ClusterRole rules from RulesFile, found by walking up
