@@ -99,6 +99,13 @@ func stripComments(d []byte) []byte {
 	return out
 }
 
+// add appends a new, empty object to list and returns it to be decoded into.
+func add[T any](list *[]*T) *T {
+	v := new(T)
+	*list = append(*list, v)
+	return v
+}
+
 // decodeStrict decodes every document into its Kubernetes (or Prometheus
 // Operator) type; an unknown field or kind fails the test.
 func decodeStrict(t *testing.T, data []byte) objects {
@@ -115,32 +122,23 @@ func decodeStrict(t *testing.T, data []byte) objects {
 		var into any
 		switch meta.APIVersion + " " + meta.Kind {
 		case "apps/v1 DaemonSet":
-			v := &appsv1.DaemonSet{}
-			o.daemonSet, into = append(o.daemonSet, v), v
+			into = add(&o.daemonSet)
 		case "v1 ConfigMap":
-			v := &corev1.ConfigMap{}
-			o.configMaps, into = append(o.configMaps, v), v
+			into = add(&o.configMaps)
 		case "v1 Service":
-			v := &corev1.Service{}
-			o.services, into = append(o.services, v), v
+			into = add(&o.services)
 		case "v1 ServiceAccount":
-			v := &corev1.ServiceAccount{}
-			o.serviceAccounts, into = append(o.serviceAccounts, v), v
+			into = add(&o.serviceAccounts)
 		case "v1 Namespace":
-			v := &corev1.Namespace{}
-			o.namespaces, into = append(o.namespaces, v), v
+			into = add(&o.namespaces)
 		case "rbac.authorization.k8s.io/v1 ClusterRole":
-			v := &rbacv1.ClusterRole{}
-			o.clusterRoles, into = append(o.clusterRoles, v), v
+			into = add(&o.clusterRoles)
 		case "rbac.authorization.k8s.io/v1 ClusterRoleBinding":
-			v := &rbacv1.ClusterRoleBinding{}
-			o.bindings, into = append(o.bindings, v), v
+			into = add(&o.bindings)
 		case "monitoring.coreos.com/v1 ServiceMonitor":
-			v := &monitoringv1.ServiceMonitor{}
-			o.serviceMonitors, into = append(o.serviceMonitors, v), v
+			into = add(&o.serviceMonitors)
 		case "monitoring.coreos.com/v1 PrometheusRule":
-			v := &monitoringv1.PrometheusRule{}
-			o.rules, into = append(o.rules, v), v
+			into = add(&o.rules)
 		default:
 			t.Fatalf("unexpected object %s %s", meta.APIVersion, meta.Kind)
 		}

@@ -91,13 +91,7 @@ func TestConfigReloadKeepsOldOnError(t *testing.T) {
 	signal.Notify(keep, syscall.SIGHUP)
 	defer signal.Stop(keep)
 	writeFile(t, path, "min_tls_version: TLS1.3\nseries_cap: 100\n")
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error)
-	go func() { done <- a.watchReload(ctx) }()
-	defer func() {
-		cancel()
-		<-done
-	}()
+	startWatch(t, a)
 	deadline := time.Now().Add(10 * time.Second)
 	for a.cfg.Load() == first {
 		if time.Now().After(deadline) {
@@ -166,13 +160,7 @@ func TestConfigReloadOnFileChange(t *testing.T) {
 		t.Fatal(err)
 	}
 	a := New(Options{ConfigSource: src, Config: cfg, WatchInterval: 20 * time.Millisecond, ResendInterval: time.Minute, Log: zerolog.Nop()})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error)
-	go func() { done <- a.watchReload(ctx) }()
-	defer func() {
-		cancel()
-		<-done
-	}()
+	startWatch(t, a)
 	waitFor := func(what string, ok func(*Config) bool) {
 		t.Helper()
 		deadline := time.Now().Add(10 * time.Second)
@@ -201,4 +189,15 @@ func TestConfigReloadOnFileChange(t *testing.T) {
 	if a.cfg.Load() != good {
 		t.Error("a bad update replaced the config")
 	}
+}
+
+// startWatch runs the agent's reload watch until the test ends.
+func startWatch(t *testing.T, a *Agent) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- a.watchReload(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
 }
