@@ -61,8 +61,8 @@ func analyze(args []string, stdout, stderr io.Writer, log zerolog.Logger) int {
 	prefix := fs.Int("prefix-bytes", flow.DefaultConfig.PrefixBytes, "bytes of each direction kept for classification")
 	maxFlows := fs.Int("max-flows", flow.DefaultConfig.MaxFlows, "most flows tracked at once; the oldest is finished early past it")
 	maxBuf := fs.Int("max-buffered-bytes", flow.DefaultConfig.MaxBufferedBytes, "most bytes buffered by all flows together")
-	rawFingerprints := fs.Bool("raw-fingerprints", false, "add the strings behind the fingerprints to json/ndjson flows: ja3_string, ja3s_string, ja4_r")
-	maxReportFlows := fs.Int("max-report-flows", report.DefaultFlowLimit, "most flows listed in json/ndjson output; the rest are counted in summary.flows_omitted (pairs and violations always count every flow)")
+	rawFingerprints := fs.Bool("raw-fingerprints", false, "add the strings behind the fingerprints to json/ndjson/csv flows: ja3_string, ja3s_string, ja4_r")
+	maxReportFlows := fs.Int("max-report-flows", report.DefaultFlowLimit, "most flows listed in json/ndjson/csv output; the rest are counted in summary.flows_omitted (pairs and violations always count every flow)")
 	configPath := fs.String("config", "", "policy config file, as for tlsaudit run (--internal-cidr and --min-tls override it when given)")
 	namesPath := fs.String("names", "", "static names file (YAML: ip or cidr -> namespace, workload, service)")
 	snapshotPath := fs.String("k8s-snapshot", "", "kubectl get pods,services,endpointslices,replicasets,jobs,nodes -A -o json output: names ends by pod, workload and service (the --names file applies on top)")
@@ -120,7 +120,7 @@ func analyze(args []string, stdout, stderr io.Writer, log zerolog.Logger) int {
 	}
 	b := report.NewBuilder(pol, names)
 	switch *format {
-	case "json", "ndjson":
+	case "json", "ndjson", "csv":
 		b.FlowLimit = *maxReportFlows
 	default:
 		b.FlowLimit = 0 // the table lists pairs; flows are only counted

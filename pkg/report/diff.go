@@ -238,9 +238,7 @@ func WriteDiff(w io.Writer, d *Diff, format string) error {
 	case "markdown":
 		return writeDiffMarkdown(w, d)
 	case "json":
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(d)
+		return writeJSON(w, d)
 	}
 	return fmt.Errorf("unknown format %q (want %s)", format, strings.Join(DiffFormats, ", "))
 }

@@ -11,7 +11,7 @@ import (
 )
 
 // Formats accepted by Write.
-var Formats = []string{"table", "json", "ndjson", "markdown"}
+var Formats = []string{"table", "json", "ndjson", "markdown", "csv"}
 
 // Write renders the audit in format to w.
 func Write(w io.Writer, a *Audit, format string) error {
@@ -19,11 +19,11 @@ func Write(w io.Writer, a *Audit, format string) error {
 	case "table":
 		return writeTable(w, a)
 	case "json":
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(a)
+		return writeJSON(w, a)
 	case "markdown":
 		return writeMarkdown(w, a)
+	case "csv":
+		return writeCSV(w, a)
 	case "ndjson":
 		enc := json.NewEncoder(w)
 		for i := range a.Flows {
@@ -34,6 +34,13 @@ func Write(w io.Writer, a *Audit, format string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown format %q (want %s)", format, strings.Join(Formats, ", "))
+}
+
+// writeJSON writes v as one indented JSON document.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }
 
 func writeTable(w io.Writer, a *Audit) error {
