@@ -98,11 +98,15 @@ type Agent struct {
 	af         *capture.AFPacket // nil with eBPF
 	cfgSrc     ConfigSource
 	watchEvery time.Duration
-	cfg        atomic.Pointer[Config]
-	out        *outputs
-	kube       *Kube // nil without --kubernetes
-	sel        capture.InterfaceSelector
-	listen     string
+	// loadedFiles is the fingerprint of the files as New found them, the first
+	// one the watch compares with (taken here, not when the watch starts, so that
+	// a change in between is not missed).
+	loadedFiles [32]byte
+	cfg         atomic.Pointer[Config]
+	out         *outputs
+	kube        *Kube // nil without --kubernetes
+	sel         capture.InterfaceSelector
+	listen      string
 	// metricsAddr serves /metrics; "": none.
 	metricsAddr string
 	ready       atomic.Bool
@@ -125,6 +129,7 @@ func New(opts Options) *Agent {
 		out.reg.MustRegister(skipCollector{af})
 	}
 	a.cfg.Store(opts.Config)
+	a.loadedFiles, _ = opts.ConfigSource.fingerprint()
 	return a
 }
 
@@ -155,7 +160,7 @@ func (a *Agent) watchReload(ctx context.Context) error {
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 	var tick <-chan time.Time
-	last, _ := a.cfgSrc.fingerprint()
+	last := a.loadedFiles
 	if a.watchEvery > 0 {
 		t := time.NewTicker(a.watchEvery)
 		defer t.Stop()
