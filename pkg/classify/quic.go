@@ -55,6 +55,37 @@ const (
 	quicKeyCacheLen = 32
 )
 
+// Bounds on the work one scan does, whatever the datagrams hold. The packets,
+// frames and connection IDs in a datagram are the sender's to choose, and the
+// Initial keys are public, so without them a single 64 KiB datagram of tiny
+// Initials, each naming a new connection ID, costs thousands of key derivations.
+// A scan that hits one stops reading that packet, datagram or direction and
+// records an error that quicLimit reports, counted as the ParseError
+// "quic_limit". A flow whose ClientHello was read keeps its TLS verdict; one
+// without is unknown, not TLS on the strength of its packet headers.
+const (
+	// quicMaxPackets bounds the long-header packets read in one datagram.
+	// Senders coalesce packets in order of encryption level (Initial, 0-RTT,
+	// Handshake, then a 1-RTT one that runs to the end; RFC 9000 §12.2), one
+	// per level in practice: the flows of the reference corpus put four in a
+	// datagram at the most.
+	quicMaxPackets = 16
+	// quicMaxFrames bounds the frames other than PADDING read in one Initial
+	// packet. Chromium scatters its ClientHello over up to 11 CRYPTO frames and
+	// adds up to 10 PING frames (quiche's QuicChaosProtector); with an ACK that
+	// is 22.
+	quicMaxFrames = 64
+	// quicMaxKeyTrials bounds the client Initials that no attempt's keys open
+	// and that are then tried with keys derived from their own Destination
+	// Connection ID, each a key derivation: one per connection attempt, and as
+	// many again for Initials that fail.
+	quicMaxKeyTrials = 2 * quicMaxAttempts
+	// quicMaxClientHellos is how many ClientHellos a client sends in one
+	// connection attempt: a second only after a HelloRetryRequest, and there is
+	// at most one of those (RFC 8446 §4.1.4).
+	quicMaxClientHellos = 2
+)
+
 // Long header packet types, as QUIC v1 numbers them (RFC 9000 §17.2); v2 uses other
 // bits (RFC 9369 §3.2) and is mapped to these.
 const (
@@ -160,7 +191,23 @@ var (
 	errQUICNoInitial    = newParseError("quic: no client initial packet", ErrNotTLS)
 	errQUICVersion      = newParseError("quic: version without known initial keys", ErrNotTLS)
 	errQUICTooManyConns = newParseError("quic: too many connection attempts", ErrMalformed)
+	// The bounds on a scan's work (see quicMaxPackets).
+	errQUICTooManyPackets = newParseError("quic: too many packets in one datagram", ErrMalformed)
+	errQUICTooManyFrames  = newParseError("quic initial: too many frames in one packet", ErrMalformed)
+	errQUICTooManyKeys    = newParseError("quic: too many initials that no keys open", ErrMalformed)
 )
+
+// quicLimit reports whether err is a bound on the work of a scan, not a fault of
+// the packets read: the CRYPTO stream's size and holes (quicMaxCrypto, maxSpans)
+// and the bounds above.
+func quicLimit(err error) bool {
+	switch err {
+	case errQUICTooManyPackets, errQUICTooManyFrames, errQUICTooManyKeys, errQUICTooManyConns,
+		errSpanLimit, errSpanHoles:
+		return true
+	}
+	return false
+}
 
 // quicKeys protect the Initial packets of one direction (RFC 9001 §5.2).
 type quicKeys struct {
@@ -345,7 +392,8 @@ type QUICHandshake struct {
 	// handshake message or before a hole: more packets may complete it.
 	ClientNeedMore bool
 	// ClientErr and ServerErr are the first error met per direction, wrapping one
-	// of the package's sentinels.
+	// of the package's sentinels; when a bound on the work cut the direction
+	// short, they are that bound's error instead.
 	ClientErr, ServerErr error
 }
 
@@ -372,6 +420,7 @@ type quicScanner struct {
 	clientPN, serverPN int64 // largest packet numbers decrypted, -1 for none
 	lastPN             int64 // the packet number of the packet open decrypted last
 	unknownVersion     bool  // a long header of a version without known keys
+	keyTrials          int   // client Initials tried with their own connection ID's keys
 	keys               [quicKeyCacheLen]quicKeyEntry
 	nextKey            int
 }
@@ -411,6 +460,7 @@ func (q *quicScanner) reset() {
 	q.nAttempts, q.cur, q.serverCur = 0, -1, -1
 	q.clientPN, q.serverPN = -1, -1
 	q.unknownVersion = false
+	q.keyTrials = 0
 }
 
 // scan decrypts the Initial packets in the first datagrams of each direction
@@ -434,19 +484,22 @@ func (q *quicScanner) scan(client, server []byte) {
 	}
 }
 
+// setErr keeps the first error of a direction, unless a bound's error comes
+// after: that the direction was not read to its end matters more.
 func (q *quicScanner) setErr(server bool, err error) {
 	p := &q.hs.ClientErr
 	if server {
 		p = &q.hs.ServerErr
 	}
-	if *p == nil {
+	if *p == nil || (quicLimit(err) && !quicLimit(*p)) {
 		*p = err
 	}
 }
 
-// datagram walks the packets coalesced in one datagram (RFC 9000 §12.2).
+// datagram walks the packets coalesced in one datagram (RFC 9000 §12.2), at most
+// quicMaxPackets of them.
 func (q *quicScanner) datagram(d []byte, server bool) {
-	for len(d) > 0 {
+	for n := 0; len(d) > 0; n++ {
 		if d[0]&quicLongHeader == 0 {
 			// A short-header (1-RTT) packet runs to the end of the datagram; one
 			// with the fixed bit clear is not QUIC v1 at all (padding after the
@@ -454,6 +507,10 @@ func (q *quicScanner) datagram(d []byte, server bool) {
 			if !server && d[0]&quicFixedBit != 0 && q.hs.ClientInitials > 0 {
 				q.hs.ClientPastInitial = true
 			}
+			return
+		}
+		if n == quicMaxPackets {
+			q.setErr(server, errQUICTooManyPackets)
 			return
 		}
 		var h quicHeader
@@ -506,6 +563,13 @@ func (q *quicScanner) clientInitial(pkt []byte, h *quicHeader) {
 		}
 	}
 	if attempt < 0 {
+		// A new attempt, or a packet nothing opens: its own connection ID's keys
+		// are derived, which only quicMaxKeyTrials packets of a scan get.
+		if q.keyTrials == quicMaxKeyTrials {
+			q.setErr(false, errQUICTooManyKeys)
+			return
+		}
+		q.keyTrials++
 		if payload, err = q.open(pkt, h, h.version, h.dcid, false, -1); err != nil {
 			q.setErr(false, err)
 			return
@@ -596,12 +660,13 @@ func (q *quicScanner) keysFor(version uint32, dcid []byte, server bool) (*quicKe
 // which aliases q.pkt. largest is the largest packet number decrypted in that
 // direction so far, -1 for none; the packet number is left in q.lastPN.
 func (q *quicScanner) open(pkt []byte, h *quicHeader, version uint32, dcid []byte, server bool, largest int64) ([]byte, error) {
+	// The length check comes first: a packet too short to open costs no keys.
+	if h.len < h.pnOffset+quicSampleOffset+quicSampleLen {
+		return nil, errQUICSample
+	}
 	keys, err := q.keysFor(version, dcid, server)
 	if err != nil {
 		return nil, err
-	}
-	if h.len < h.pnOffset+quicSampleOffset+quicSampleLen {
-		return nil, errQUICSample
 	}
 	q.pkt = append(q.pkt[:0], pkt...)
 	p := q.pkt
@@ -653,17 +718,23 @@ func decodePacketNumber(largest int64, truncated uint64, nbits int) int64 {
 
 // quicFrames reads the frames of a decrypted Initial payload and adds the CRYPTO
 // data to buf. Only the frames an Initial may carry are understood (RFC 9000
-// §12.4); any other stops the packet with an error. google selects Google QUIC's
-// frame encoding.
+// §12.4); any other stops the packet with an error, and so does a frame past the
+// quicMaxFrames that are not PADDING. google selects Google QUIC's frame encoding.
 func quicFrames(payload []byte, buf *spanBuffer, google bool) error {
 	if google {
 		return googleQUICFrames(payload, buf)
 	}
 	s := cryptobyte.String(payload)
-	for !s.Empty() {
+	for frames := 0; !s.Empty(); {
 		var typ uint64
 		if !readQUICVarint(&s, &typ) {
 			return errQUICFrame
+		}
+		if typ != quicFramePadding {
+			if frames == quicMaxFrames {
+				return errQUICTooManyFrames
+			}
+			frames++
 		}
 		switch typ {
 		case quicFramePadding, quicFramePing:
@@ -733,10 +804,13 @@ const (
 // packs its field sizes into the type byte.
 func googleQUICFrames(payload []byte, buf *spanBuffer) error {
 	s := cryptobyte.String(payload)
-	for !s.Empty() {
+	for frames := 0; !s.Empty(); frames++ {
 		var typ uint8
 		if !s.ReadUint8(&typ) {
 			return errQUICFrame
+		}
+		if frames == quicMaxFrames && typ != gquicFramePadding {
+			return errQUICTooManyFrames
 		}
 		switch {
 		case typ == gquicFramePadding:
@@ -797,11 +871,15 @@ func skipGoogleACK(s *cryptobyte.String, typ uint8) bool {
 
 // clientMessages parses the ClientHellos of the client's CRYPTO stream: one, or
 // two around a HelloRetryRequest (RFC 9001 §4.1.3: nothing else is sent in
-// Initial packets by the client).
+// Initial packets by the client). A third is an unexpected message.
 func (q *quicScanner) clientMessages() {
 	stream := q.client.contiguous()
 	s := cryptobyte.String(stream)
 	for !s.Empty() {
+		if q.hs.ClientHellos == quicMaxClientHellos {
+			q.setErr(false, errQUICMessage)
+			return
+		}
 		msg, ok, err := nextHandshakeMessage(&s, handshakeTypeClientHello)
 		if err != nil {
 			q.setErr(false, err)
@@ -825,7 +903,8 @@ func (q *quicScanner) clientMessages() {
 }
 
 // serverMessages parses the server's CRYPTO stream: a ServerHello, or a
-// HelloRetryRequest and then the ServerHello.
+// HelloRetryRequest and then the ServerHello. A second HelloRetryRequest is an
+// unexpected message (RFC 8446 §4.1.4).
 func (q *quicScanner) serverMessages() {
 	s := cryptobyte.String(q.server.contiguous())
 	for !s.Empty() && !q.hs.ServerHelloSeen {
@@ -843,6 +922,10 @@ func (q *quicScanner) serverMessages() {
 		}
 		q.setErr(true, q.shScratch.Violation)
 		if q.shScratch.HRR {
+			if q.hs.HRR {
+				q.setErr(true, errQUICMessage)
+				return
+			}
 			q.hs.HRR, q.hs.HRRGroup = true, q.shScratch.SelectedGroup
 			continue
 		}
@@ -880,6 +963,8 @@ func nextHandshakeMessage(s *cryptobyte.String, want uint8) (msg []byte, ok bool
 // datagrams of each direction, each behind its 2-byte big-endian length (see
 // NextDatagram); they are only read. It returns an error, and no QUICHandshake,
 // when no ClientHello could be read; the error wraps one of the package's sentinels.
+// Its work is bounded, per datagram and per call: packets, frames and key
+// derivations past the bounds are not read, and the direction's error says so.
 // The result owns its memory. ParseQUIC allocates; a Classifier reuses its buffers.
 func ParseQUIC(client, server []byte) (*QUICHandshake, error) {
 	q := new(quicScanner)
@@ -935,7 +1020,15 @@ func classifyQUIC(in *Input) (v Verdict, done, ok bool) {
 		if sh == nil && len(in.Server) > 0 {
 			v.ParseError = quicReason(h.ServerErr)
 		}
+		if quicLimit(h.ClientErr) || quicLimit(h.ServerErr) {
+			// The hellos were read, but not all that the datagrams held.
+			v.ParseError = reasonQUICLimit
+		}
 		return v, true, true
+	case quicLimit(h.ClientErr):
+		// No ClientHello, and the client's datagrams were not all read: too much
+		// to read is no evidence of TLS.
+		return Verdict{Class: ClassUnknown, AppOther: "quic", Reason: ReasonTLSMalformed, ParseError: reasonQUICLimit}, true, true
 	case h.ClientInitials > 0:
 		// Decrypted, but the ClientHello is not all there (or did not parse).
 		if h.ClientNeedMore && h.ClientErr == nil && in.ClientMore && !in.Final {
@@ -964,8 +1057,15 @@ func quicFallback(err error) Verdict {
 	return Verdict{Class: ClassTLS, Version: VersionTLS13, AppOther: "quic", ParseError: quicReason(err)}
 }
 
+// reasonQUICLimit is the ParseError of a QUIC flow whose scan hit a bound on its
+// work (quicLimit).
+const reasonQUICLimit = "quic_limit"
+
 // quicReason maps a QUIC parse error to a ParseError label.
 func quicReason(err error) string {
+	if quicLimit(err) {
+		return reasonQUICLimit
+	}
 	switch err {
 	case nil:
 		return ""
@@ -977,9 +1077,9 @@ func quicReason(err error) string {
 		return "quic_incomplete"
 	case errQUICFrame, errQUICFrameType, errQUICMessage:
 		return "quic_frame"
-	case errSpanLimit, errSpanConflict, errSpanHoles:
+	case errSpanConflict:
 		return "quic_crypto"
-	case errQUICHeader, errQUICCIDLen, errQUICToken, errQUICLength, errQUICSample, errQUICTooManyConns:
+	case errQUICHeader, errQUICCIDLen, errQUICToken, errQUICLength, errQUICSample:
 		return "quic_header"
 	}
 	return ParseErrorReason(err)

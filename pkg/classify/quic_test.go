@@ -10,6 +10,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -566,6 +567,131 @@ func TestQUICFallback(t *testing.T) {
 	}
 }
 
+// unopenedInitials returns n QUIC v1 client Initials, each naming its own 2-byte
+// Destination Connection ID (id, id+1, ...) and long enough to be opened, whose
+// authentication fails: each is worth a key derivation to try, and opens with none.
+func unopenedInitials(n, id int) []byte {
+	const length = quicSampleOffset + quicSampleLen + 4
+	var d []byte
+	for i := range n {
+		d = append(d, 0xc3, 0, 0, 0, 1, 2, byte((id+i)>>8), byte(id+i), 0, 0, length)
+		d = append(d, make([]byte, length)...)
+	}
+	return d
+}
+
+// TestQUICBounds: past each bound on a scan's work, what is left is not read and
+// the direction's error is the bound's. A flow whose ClientHello was read stays TLS,
+// with the bound as its parse error; one without is unknown.
+func TestQUICBounds(t *testing.T) {
+	ch, _ := helloMessages(t)
+	var hello ClientHello
+	if err := hello.Unmarshal(ch); err != nil {
+		t.Fatal(err)
+	}
+	sni := string(hello.ServerName)
+	initial := func(frames []byte) []byte {
+		return sealQUIC(t, quicPacket{version: quicVersion1, dcid: testDCID, scid: testSCID, frames: frames, pad: 1162})
+	}
+	whole := initial(cryptoFrame(0, ch))
+	zeroRTT := sealQUIC(t, quicPacket{version: quicVersion1, typ: quicTypeZeroRTT, dcid: testDCID, scid: testSCID, frames: []byte{quicFramePing}, pad: 20})
+	pings := func(n int) []byte { return bytes.Repeat([]byte{quicFramePing}, n) }
+	tests := []struct {
+		name   string
+		client [][]byte
+		err    error // the client's error, nil for none
+		hello  bool  // a ClientHello is read
+	}{
+		{"packets in a datagram up to the bound", [][]byte{slices.Concat(whole, bytes.Repeat(zeroRTT, quicMaxPackets-1))}, nil, true},
+		{"packets in a datagram past the bound, after the hello", [][]byte{slices.Concat(whole, bytes.Repeat(zeroRTT, quicMaxPackets))}, errQUICTooManyPackets, true},
+		{"packets in a datagram past the bound, before the hello", [][]byte{slices.Concat(bytes.Repeat(zeroRTT, quicMaxPackets), whole)}, errQUICTooManyPackets, false},
+		{"frames in a packet up to the bound", [][]byte{initial(append(pings(quicMaxFrames-1), cryptoFrame(0, ch)...))}, nil, true},
+		{"frames in a packet past the bound", [][]byte{initial(append(pings(quicMaxFrames), cryptoFrame(0, ch)...))}, errQUICTooManyFrames, false},
+		{"PADDING frames do not count", [][]byte{initial(append(make([]byte, 2*quicMaxFrames), cryptoFrame(0, ch)...))}, nil, true},
+		{"Initials no keys open, up to the bound", [][]byte{unopenedInitials(quicMaxKeyTrials-1, 0), whole}, errQUICDecrypt, true},
+		{"Initials no keys open, past the bound over two datagrams", [][]byte{
+			unopenedInitials(quicMaxKeyTrials/2, 0), unopenedInitials(quicMaxKeyTrials/2, 100), whole}, errQUICTooManyKeys, false},
+		{"a third ClientHello", [][]byte{initial(cryptoFrame(0, bytes.Repeat(ch, 3)))}, errQUICMessage, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			client := frame(tt.client...)
+			h, err := ParseQUIC(client, nil)
+			switch {
+			case tt.hello && err != nil:
+				t.Fatalf("error %v, want a ClientHello", err)
+			case tt.hello && !errors.Is(h.ClientErr, tt.err):
+				t.Fatalf("client error %v, want %v", h.ClientErr, tt.err)
+			case tt.hello && h.ClientHellos > quicMaxClientHellos:
+				t.Fatalf("%d ClientHellos", h.ClientHellos)
+			case !tt.hello && (h != nil || !errors.Is(err, tt.err)):
+				t.Fatalf("result %v, error %v; want %v", h != nil, err, tt.err)
+			}
+			var c Classifier
+			v, done := c.Classify(&Input{Proto: 17, Client: client, ClientMore: true, ServerMore: true, Final: true})
+			wantParse := ""
+			if quicLimit(tt.err) {
+				wantParse = reasonQUICLimit
+			}
+			switch {
+			case !done:
+				t.Fatal("not done")
+			case tt.hello && (v.Class != ClassTLS || v.SNI != sni || v.ParseError != wantParse):
+				t.Errorf("verdict %v sni %q parse %q; want tls, %q, %q", v.Class, v.SNI, v.ParseError, sni, wantParse)
+			case !tt.hello && (v.Class != ClassUnknown || v.Reason != ReasonTLSMalformed || v.ParseError != reasonQUICLimit):
+				t.Errorf("verdict %v reason %q parse %q; want unknown, %s, %s", v.Class, v.Reason, v.ParseError, ReasonTLSMalformed, reasonQUICLimit)
+			}
+		})
+	}
+}
+
+// TestQUICSecondHRR: a server sends one HelloRetryRequest at most (RFC 8446
+// §4.1.4); a second ends its stream, and the ServerHello after it is not read.
+func TestQUICSecondHRR(t *testing.T) {
+	ch, sh := helloMessages(t)
+	hrr := bytes.Clone(sh)
+	copy(hrr[4+2:], helloRetryRequestRandom[:]) // after the message header and legacy_version
+	client := sealQUIC(t, quicPacket{version: quicVersion1, dcid: testDCID, scid: testSCID, frames: cryptoFrame(0, ch), pad: 1162})
+	server := sealQUIC(t, quicPacket{version: quicVersion1, dcid: testSCID, keyDCID: testDCID, server: true,
+		frames: cryptoFrame(0, slices.Concat(hrr, hrr, sh)), pad: 32})
+	h, err := ParseQUIC(frame(client), frame(server))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !h.HRR || h.ServerHelloSeen || h.ServerErr == nil {
+		t.Errorf("hrr %v server hello %v error %v", h.HRR, h.ServerHelloSeen, h.ServerErr)
+	}
+}
+
+// TestQUICFloodBounded: one 64 KiB datagram of client Initials, each naming a
+// connection ID of its own and none opening, used to cost one key derivation per
+// Initial (1,872 of them) at every classification of the flow. The scan now stops
+// at the bounds: it allocates no more than quicMaxKeyTrials derivations do, and
+// the flow is unknown at once.
+func TestQUICFloodBounded(t *testing.T) {
+	flood := frame(unopenedInitials(65535/35, 0))
+	p, _ := quicParams(quicVersion1)
+	perKey := testing.AllocsPerRun(10, func() {
+		if _, err := deriveQUICKeys(p, testDCID, false); err != nil {
+			t.Fatal(err)
+		}
+	})
+	allocs := testing.AllocsPerRun(10, func() {
+		if _, err := ParseQUIC(flood, nil); !errors.Is(err, errQUICTooManyKeys) {
+			t.Fatalf("error %v, want %v", err, errQUICTooManyKeys)
+		}
+	})
+	// Besides the keys: the scanner and the copy of a packet to open.
+	if most := quicMaxKeyTrials*perKey + 4; allocs > most {
+		t.Errorf("ParseQUIC: %.0f allocations, want at most %.0f (%.0f a key derivation)", allocs, most, perKey)
+	}
+	var c Classifier
+	v, done := c.Classify(&Input{Proto: 17, Client: flood, ClientMore: true, ServerMore: true})
+	if !done || v.Class != ClassUnknown || v.ParseError != reasonQUICLimit {
+		t.Errorf("done %v verdict %v parse %q", done, v.Class, v.ParseError)
+	}
+}
+
 // TestGoogleQUIC: QUIC Crypto is not TLS, and its hello names the server.
 func TestGoogleQUIC(t *testing.T) {
 	chlo := []byte("CHLO\x02\x00\x00\x00PAD\x00\x04\x00\x00\x00SNI\x00\x0f\x00\x00\x00....example.org")
@@ -611,6 +737,18 @@ func BenchmarkClassifyQUIC(b *testing.B) {
 	}
 }
 
+// BenchmarkClassifyQUICFlood is a 64 KiB client datagram of Initials that no keys
+// open, each with a connection ID of its own: the bounds keep it to a few key
+// derivations, and to none once they are cached.
+func BenchmarkClassifyQUICFlood(b *testing.B) {
+	in := Input{Proto: 17, Client: frame(unopenedInitials(65535/35, 0)), ClientMore: true, ServerMore: true}
+	var c Classifier
+	b.ReportAllocs()
+	for b.Loop() {
+		c.Classify(&in)
+	}
+}
+
 // FuzzQUICInitial: ParseQUIC never panics and returns an error exactly when it
 // returns no result. Half the inputs go in as raw datagrams; the other half become
 // the plaintext of properly protected Initial packets, so that the frame parser,
@@ -634,7 +772,8 @@ func FuzzQUICInitial(f *testing.F) {
 	f.Fuzz(func(t *testing.T, a, b []byte, seal bool) {
 		client, server := a, b
 		if seal {
-			if len(a) > 1<<14 || len(b) > 1<<14 {
+			// sealQUIC writes the Length field in two bytes.
+			if len(a) > 1<<14-64 || len(b) > 1<<14-64 {
 				return
 			}
 			client = frame(sealQUIC(t, quicPacket{version: quicVersion1, dcid: testDCID, scid: testSCID, frames: a, pad: 1162}))
