@@ -214,7 +214,7 @@ func (a *Alerter) logViolation(key Pair, ps *pairState) {
 	v := &ps.sample
 	a.log.Warn().Str("event", "violation").Str("kind", key.Kind).
 		Str("src_namespace", key.Src.Namespace).Str("src_workload", key.Src.Workload).
-		Str("dst_namespace", key.Dst.Namespace).Str("dst_workload", key.Dst.Workload).Str("dst_port", key.DstPort).
+		Str("dst_namespace", key.Dst.Namespace).Str("dst_workload", key.Dst.Workload).Str("dst_service", key.Dst.Service).Str("dst_port", key.DstPort).
 		Str("transport", v.Transport).Str("sample_flow", v.Sample()).Str("sni", v.SNI).
 		Str("tls_version", v.TLSVersion).Str("app_protocol", v.AppProtocol).
 		Uint64("flows", ps.sinceLog).Time("first_seen", ps.first).
@@ -240,7 +240,7 @@ func (a *Alerter) alert(key Pair, ps *pairState, resolvedAt time.Time) *queued {
 	for k, v := range map[string]string{
 		"alertname": AlertName(key.Kind), "kind": key.Kind,
 		"src_namespace": key.Src.Namespace, "src_workload": key.Src.Workload,
-		"dst_namespace": key.Dst.Namespace, "dst_workload": key.Dst.Workload, "dst_port": key.DstPort,
+		"dst_namespace": key.Dst.Namespace, "dst_workload": key.Dst.Workload, "dst_service": key.Dst.Service, "dst_port": key.DstPort,
 	} {
 		if v != "" {
 			labels[k] = v

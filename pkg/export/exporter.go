@@ -124,6 +124,7 @@ func (e *Exporter) Decided(r *flow.Record) {
 func (e *Exporter) decideLocked(r *flow.Record) *Violation {
 	pol, names := e.pol, e.names
 	src := nameEnd(r.Client, r.FirstSeen, names, pol)
+	src.Service = "" // a label of the server end only
 	dst := nameEnd(r.Server, r.FirstSeen, names, pol)
 	s := flowSeries{src: src, dst: dst, dstPort: strconv.Itoa(int(r.Server.Port())),
 		class: r.Verdict.Class.String(), version: versionLabel(r.Verdict.Version)}
@@ -258,8 +259,8 @@ func (e *Exporter) LiveFlows() int {
 }
 
 var (
-	flowLabels      = []string{"src_namespace", "src_workload", "dst_namespace", "dst_workload", "dst_port", "class", "tls_version"}
-	violationLabels = []string{"kind", "src_namespace", "src_workload", "dst_namespace", "dst_workload", "dst_port"}
+	flowLabels      = []string{"src_namespace", "src_workload", "dst_namespace", "dst_workload", "dst_service", "dst_port", "class", "tls_version"}
+	violationLabels = []string{"kind", "src_namespace", "src_workload", "dst_namespace", "dst_workload", "dst_service", "dst_port"}
 
 	descFlows = prometheus.NewDesc("tlsaudit_flows_total",
 		"Flows classified, counted once when their verdict is reached, by service pair, class and negotiated TLS version.", flowLabels, nil)
@@ -302,13 +303,13 @@ func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for s, c := range e.flows {
-		lv := []string{s.src.Namespace, s.src.Workload, s.dst.Namespace, s.dst.Workload, s.dstPort, s.class, s.version}
+		lv := []string{s.src.Namespace, s.src.Workload, s.dst.Namespace, s.dst.Workload, s.dst.Service, s.dstPort, s.class, s.version}
 		ch <- prometheus.MustNewConstMetric(descFlows, prometheus.CounterValue, float64(c.flows), lv...)
 		ch <- prometheus.MustNewConstMetric(descFlowBytes, prometheus.CounterValue, float64(c.bytes), lv...)
 	}
 	for p, n := range e.violations {
 		ch <- prometheus.MustNewConstMetric(descViolations, prometheus.CounterValue, float64(n),
-			p.Kind, p.Src.Namespace, p.Src.Workload, p.Dst.Namespace, p.Dst.Workload, p.DstPort)
+			p.Kind, p.Src.Namespace, p.Src.Workload, p.Dst.Namespace, p.Dst.Workload, p.Dst.Service, p.DstPort)
 	}
 	ch <- prometheus.MustNewConstMetric(descOverflow, prometheus.CounterValue, float64(e.overflow))
 	h := &e.health

@@ -172,9 +172,9 @@ func TestExportViolationsRespectPolicy(t *testing.T) {
 	feed(t, demo, e)
 	got := gather(t, e, "tlsaudit_violation_flows_total")
 	want := map[string]float64{
-		"dst_namespace=data,dst_port=6379,dst_workload=redis,kind=plaintext,src_namespace=shop,src_workload=api":           3,
-		"dst_namespace=shop,dst_port=80,dst_workload=api,kind=plaintext,src_namespace=shop,src_workload=batch":             3,
-		"dst_namespace=legacy,dst_port=8443,dst_workload=mainframe-gw,kind=legacy_tls,src_namespace=shop,src_workload=api": 2,
+		"dst_namespace=data,dst_port=6379,dst_service=cache,dst_workload=redis,kind=plaintext,src_namespace=shop,src_workload=api":           3,
+		"dst_namespace=shop,dst_port=80,dst_service=api,dst_workload=api,kind=plaintext,src_namespace=shop,src_workload=batch":             3,
+		"dst_namespace=legacy,dst_port=8443,dst_service=,dst_workload=mainframe-gw,kind=legacy_tls,src_namespace=shop,src_workload=api": 2,
 	}
 	if len(got) != len(want) {
 		t.Errorf("violations %v, want %v (DNS to kube-system is exempt)", got, want)
@@ -207,7 +207,7 @@ func TestExportNoAddressesInLabels(t *testing.T) {
 	// Without names every internal end is unknown; an external one is external.
 	e2 := export.New(export.Options{})
 	e2.Decided(record("10.0.0.1:40000", "93.184.216.34:80", classify.ClassPlaintext, 0, 100))
-	if got := gather(t, e2, "tlsaudit_flows_total"); len(got) != 1 || got["class=plaintext,dst_namespace=,dst_port=80,dst_workload=external,src_namespace=,src_workload=unknown,tls_version="] != 1 {
+	if got := gather(t, e2, "tlsaudit_flows_total"); len(got) != 1 || got["class=plaintext,dst_namespace=,dst_port=80,dst_service=,dst_workload=external,src_namespace=,src_workload=unknown,tls_version="] != 1 {
 		t.Errorf("got %v", got)
 	}
 	if got := gather(t, e2, "tlsaudit_violation_flows_total"); len(got) != 0 {
@@ -228,7 +228,7 @@ func record(client, server string, class classify.Class, version classify.Versio
 func TestExportCountsOnce(t *testing.T) {
 	e := export.New(export.Options{})
 	r := record("10.0.0.1:40000", "10.0.0.2:6379", classify.ClassPlaintext, 0, 100)
-	key := "class=plaintext,dst_namespace=,dst_port=6379,dst_workload=unknown,src_namespace=,src_workload=unknown,tls_version="
+	key := "class=plaintext,dst_namespace=,dst_port=6379,dst_service=,dst_workload=unknown,src_namespace=,src_workload=unknown,tls_version="
 	e.Decided(r)
 	check := func(step string, flows, bytes float64) {
 		t.Helper()
@@ -293,7 +293,7 @@ func TestExportSeriesCap(t *testing.T) {
 	if len(got) != 4 {
 		t.Errorf("%d series, want the cap of 3 plus one folded: %v", len(got), got)
 	}
-	other := "class=plaintext,dst_namespace=,dst_port=,dst_workload=other,src_namespace=,src_workload=other,tls_version="
+	other := "class=plaintext,dst_namespace=,dst_port=,dst_service=,dst_workload=other,src_namespace=,src_workload=other,tls_version="
 	if got[other] != 7 {
 		t.Errorf("folded series %v, want 7", got[other])
 	}

@@ -18,11 +18,15 @@ const (
 	WorkloadOther = "other"
 )
 
-// End is one end of a flow as labels: a namespace and a workload. Unknown ends have
-// namespace "" and workload WorkloadExternal or WorkloadUnknown, never an address.
+// End is one end of a flow as labels: a namespace and a workload, and for a server
+// end the services that front it. Unknown ends have namespace "" and workload
+// WorkloadExternal or WorkloadUnknown, never an address.
 type End struct {
 	Namespace string
 	Workload  string
+	// Service is the server's service (several joined with ","; "" when none): the
+	// dst_service label. It stays "" on client ends.
+	Service string
 }
 
 // String is "namespace/workload", or the workload alone.
@@ -37,7 +41,7 @@ func (e End) String() string {
 func nameEnd(ap netip.AddrPort, at time.Time, names identity.Resolver, pol *policy.Policy) End {
 	if names != nil {
 		if id, ok := names.Resolve(ap, at); ok {
-			return End{Namespace: id.Namespace, Workload: id.Workload}
+			return End{Namespace: id.Namespace, Workload: id.Workload, Service: id.Service}
 		}
 	}
 	if pol.IsInternal(ap.Addr()) {

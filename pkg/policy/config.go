@@ -256,7 +256,7 @@ func parsePrefix(s string) (netip.Prefix, error) {
 var labelName = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
 
 // reservedLabels are set by tlsaudit on every alert; alert_labels cannot override them.
-var reservedLabels = []string{"alertname", "kind", "src_namespace", "src_workload", "dst_namespace", "dst_workload", "dst_port"}
+var reservedLabels = []string{"alertname", "kind", "src_namespace", "src_workload", "dst_namespace", "dst_workload", "dst_service", "dst_port"}
 
 func (v *validator) config(raw *rawConfig) *Policy {
 	p := Default()
