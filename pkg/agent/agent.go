@@ -74,6 +74,9 @@ func newOutputs(cfg *Config, kc *Kube, amURLs []string, resend time.Duration, ve
 	o.reg.MustRegister(o.exp, o.alerter, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if kc != nil {
 		o.reg.MustRegister(kc.watcher)
+		if kc.nat != nil {
+			o.reg.MustRegister(kc.nat.lookups)
+		}
 	}
 	return o
 }
@@ -258,16 +261,21 @@ func (a *Agent) refreshKernelBytes(ctx context.Context) error {
 
 func (a *Agent) captureLoop(ctx context.Context) error {
 	flog := a.log.With().Str("component", "flow").Logger()
-	table := flow.New(flow.Config{
+	// counted holds the live flows this node counts, decided by the count-once rule
+	// once, at their verdict, so that their end is counted the same way.
+	counted := map[flow.Key]struct{}{}
+	var table *flow.Table
+	table = flow.New(flow.Config{
 		OnDecide: func(r *flow.Record) {
 			if a.kernel != nil {
 				if err := a.kernel.MarkDecided(r.Key); err != nil {
 					flog.Warn().Err(err).Msg("mark decided")
 				}
 			}
-			counted, why := a.kube.owns(r)
-			a.logVerdict(flog, r, counted, why)
-			if counted {
+			own := a.kube.owns(r, table.Has, time.Now().UnixNano())
+			a.logVerdict(flog, r, own)
+			if own.counted {
+				counted[r.Key] = struct{}{}
 				a.out.exp.Decided(r)
 			}
 		},
@@ -281,7 +289,8 @@ func (a *Agent) captureLoop(ctx context.Context) error {
 		if a.af != nil {
 			a.af.Forget(r.Key)
 		}
-		if counted, _ := a.kube.owns(r); counted {
+		if _, ok := counted[r.Key]; ok {
+			delete(counted, r.Key)
 			a.out.exp.Finished(r)
 		}
 	})

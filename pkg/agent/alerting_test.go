@@ -18,117 +18,11 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/tlsaudit/tlsaudit/internal/promtest"
 	"github.com/tlsaudit/tlsaudit/pkg/capture"
 	"github.com/tlsaudit/tlsaudit/pkg/export"
 	"github.com/tlsaudit/tlsaudit/pkg/flow"
 )
-
-// needBinary returns the first of names found in PATH, or skips the test.
-func needBinary(t *testing.T, names ...string) string {
-	t.Helper()
-	for _, n := range names {
-		if p, err := exec.LookPath(n); err == nil {
-			return p
-		}
-	}
-	t.Skipf("%s not installed: apt-get install prometheus prometheus-alertmanager (.ci/run does)", strings.Join(names, " or "))
-	return ""
-}
-
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
-// server is a real Prometheus or Alertmanager process started by a test.
-type server struct {
-	name string
-	cmd  *exec.Cmd
-	log  string
-	done chan struct{}
-}
-
-func startServer(t *testing.T, dir, name, bin string, args ...string) *server {
-	t.Helper()
-	logPath := filepath.Join(dir, name+".log")
-	f, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, args...)
-	cmd.Stdout, cmd.Stderr = f, f
-	if err := cmd.Start(); err != nil {
-		f.Close()
-		t.Fatalf("start %s: %v", name, err)
-	}
-	s := &server{name: name, cmd: cmd, log: logPath, done: make(chan struct{})}
-	go func() {
-		cmd.Wait()
-		f.Close()
-		close(s.done)
-	}()
-	t.Cleanup(func() {
-		s.kill(t)
-		if t.Failed() {
-			b, _ := os.ReadFile(logPath)
-			if len(b) > 4000 {
-				b = b[len(b)-4000:]
-			}
-			t.Logf("%s log (tail):\n%s", name, b)
-		}
-	})
-	return s
-}
-
-// kill stops the process at once (SIGKILL) and waits for it, at most 10s.
-func (s *server) kill(t *testing.T) {
-	select {
-	case <-s.done:
-		return
-	default:
-	}
-	_ = s.cmd.Process.Kill()
-	select {
-	case <-s.done:
-	case <-time.After(10 * time.Second):
-		t.Errorf("%s (pid %d) did not exit after SIGKILL", s.name, s.cmd.Process.Pid)
-	}
-}
-
-// eventually polls cond every 200ms until it returns "" or timeout passes; the last
-// message says what was missing.
-func eventually(t *testing.T, timeout time.Duration, what string, cond func() string) {
-	t.Helper()
-	start := time.Now()
-	var last string
-	for time.Since(start) < timeout {
-		if last = cond(); last == "" {
-			t.Logf("%s after %v", what, time.Since(start).Round(100*time.Millisecond))
-			return
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	t.Fatalf("timed out after %v waiting for %s: %s", timeout, what, last)
-}
-
-func getJSON(u string, v any) error {
-	c := http.Client{Timeout: 5 * time.Second}
-	resp, err := c.Get(u)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s: %s: %s", u, resp.Status, b)
-	}
-	return json.Unmarshal(b, v)
-}
 
 type amAlert struct {
 	Labels      map[string]string `json:"labels"`
@@ -142,7 +36,7 @@ type amAlert struct {
 // amAlerts lists the alerts Alertmanager holds that match every given label.
 func amAlerts(amURL string, match map[string]string) ([]amAlert, error) {
 	var all []amAlert
-	if err := getJSON(amURL+"/api/v2/alerts", &all); err != nil {
+	if err := promtest.GetJSON(amURL+"/api/v2/alerts", &all); err != nil {
 		return nil, err
 	}
 	var out []amAlert
@@ -164,11 +58,11 @@ next:
 // pushedLabels are the labels of a directly pushed alert for a pair; severity and
 // team come from the test policy (pkg/export/testdata/policy.yaml plus a short
 // resolve delay), which the Prometheus rule's alerts do not carry.
-func pushedLabels(src, dst, port string) map[string]string {
+func pushedLabels(src, dst, service, port string) map[string]string {
 	s, d := strings.Split(src, "/"), strings.Split(dst, "/")
 	return map[string]string{"alertname": "TLSAuditPlaintextPair", "kind": "plaintext",
-		"src_namespace": s[0], "src_workload": s[1], "dst_namespace": d[0], "dst_workload": d[1], "dst_port": port,
-		"severity": "critical", "team": "payments"}
+		"src_namespace": s[0], "src_workload": s[1], "dst_namespace": d[0], "dst_workload": d[1], "dst_service": service,
+		"dst_port": port, "severity": "critical", "team": "payments"}
 }
 
 // TestAlertingEndToEnd runs the agent's outputs in-process, fed by the flow table over
@@ -179,9 +73,9 @@ func pushedLabels(src, dst, port string) map[string]string {
 // labels, a pair whose traffic stopped resolves, and a pair still violating is back
 // after Alertmanager is killed and restarted on the same data directory.
 func TestAlertingEndToEnd(t *testing.T) {
-	promBin := needBinary(t, "prometheus")
-	amBin := needBinary(t, "prometheus-alertmanager", "alertmanager")
-	promtool := needBinary(t, "promtool")
+	promBin := promtest.NeedBinary(t, "prometheus")
+	amBin := promtest.NeedBinary(t, "prometheus-alertmanager", "alertmanager")
+	promtool := promtest.NeedBinary(t, "promtool")
 	dir := t.TempDir()
 	root, err := filepath.Abs("../..")
 	if err != nil {
@@ -199,7 +93,7 @@ func TestAlertingEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	amAddr, promAddr := freePort(t), freePort(t)
+	amAddr, promAddr := promtest.FreePort(t), promtest.FreePort(t)
 	amURL, promURL := "http://"+amAddr, "http://"+promAddr
 	log := zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.InfoLevel)
 	out := newOutputs(cfg, nil, []string{amURL}, time.Second, "", "", log)
@@ -228,7 +122,7 @@ func TestAlertingEndToEnd(t *testing.T) {
 	// The real servers.
 	amArgs := []string{"--config.file=" + filepath.Join(root, "deploy/alertmanager/alertmanager.example.yaml"),
 		"--storage.path=" + filepath.Join(dir, "am-data"), "--web.listen-address=" + amAddr, "--cluster.listen-address="}
-	am := startServer(t, dir, "alertmanager", amBin, amArgs...)
+	am := promtest.Start(t, dir, "alertmanager", amBin, amArgs...)
 	promCfg := filepath.Join(dir, "prometheus.yml")
 	writeFile(t, promCfg, fmt.Sprintf(`global:
   scrape_interval: 1s
@@ -245,20 +139,10 @@ scrape_configs:
     static_configs:
       - targets: [%q]
 `, filepath.Join(root, "deploy/prometheus/tlsaudit-rules.yaml"), amAddr, ln.Addr().String()))
-	startServer(t, dir, "prometheus", promBin, "--config.file="+promCfg, "--storage.tsdb.path="+filepath.Join(dir, "prom-data"),
+	promtest.Start(t, dir, "prometheus", promBin, "--config.file="+promCfg, "--storage.tsdb.path="+filepath.Join(dir, "prom-data"),
 		"--web.listen-address="+promAddr)
-	for _, u := range []string{amURL + "/-/ready", promURL + "/-/ready"} {
-		eventually(t, 60*time.Second, u, func() string {
-			resp, err := http.Get(u)
-			if err != nil {
-				return err.Error()
-			}
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusOK {
-				return resp.Status
-			}
-			return ""
-		})
+	for _, u := range []string{amURL, promURL} {
+		promtest.WaitReady(t, u)
 	}
 
 	// Traffic: every flow of the capture, then one more Redis and one more HTTP
@@ -285,9 +169,9 @@ scrape_configs:
 	out.exp.Decided(redis)
 	out.exp.Decided(web)
 
-	redisPush := pushedLabels("shop/api", "data/redis", "6379")
-	webPush := pushedLabels("shop/batch", "shop/api", "80")
-	eventually(t, 30*time.Second, "the pushed alerts in Alertmanager", func() string {
+	redisPush := pushedLabels("shop/api", "data/redis", "cache", "6379")
+	webPush := pushedLabels("shop/batch", "shop/api", "api", "80")
+	promtest.Eventually(t, 30*time.Second, "the pushed alerts in Alertmanager", func() string {
 		for _, want := range []map[string]string{redisPush, webPush} {
 			got, err := amAlerts(amURL, want)
 			if err != nil {
@@ -309,7 +193,7 @@ scrape_configs:
 		t.Errorf("annotations %v", ann)
 	}
 
-	eventually(t, 60*time.Second, "Prometheus to scrape the flow series", func() string {
+	promtest.Eventually(t, 60*time.Second, "Prometheus to scrape the flow series", func() string {
 		var r struct {
 			Data struct {
 				Result []json.RawMessage `json:"result"`
@@ -317,7 +201,7 @@ scrape_configs:
 		}
 		// Three Redis flows in the capture and the one held open.
 		q := `tlsaudit_flows_total{src_workload="api",dst_workload="redis",class="plaintext"} == 4`
-		if err := getJSON(promURL+"/api/v1/query?query="+url.QueryEscape(q), &r); err != nil {
+		if err := promtest.GetJSON(promURL+"/api/v1/query?query="+url.QueryEscape(q), &r); err != nil {
 			return err.Error()
 		}
 		if len(r.Data.Result) != 1 {
@@ -329,12 +213,12 @@ scrape_configs:
 					} `json:"activeTargets"`
 				} `json:"data"`
 			}
-			_ = getJSON(promURL+"/api/v1/targets", &targets)
+			_ = promtest.GetJSON(promURL+"/api/v1/targets", &targets)
 			return fmt.Sprintf("%d results for %s; targets %+v", len(r.Data.Result), q, targets.Data.ActiveTargets)
 		}
 		return ""
 	})
-	eventually(t, 60*time.Second, "the Prometheus rule's alerts in Alertmanager", func() string {
+	promtest.Eventually(t, 60*time.Second, "the Prometheus rule's alerts in Alertmanager", func() string {
 		for _, pair := range [][2]string{{"redis", "6379"}, {"api", "80"}} {
 			got, err := amAlerts(amURL, map[string]string{"alertname": "TLSAuditPlaintextPair", "severity": "warning",
 				"dst_workload": pair[0], "dst_port": pair[1]})
@@ -355,7 +239,7 @@ scrape_configs:
 	// The Redis connection ends; after alert_resolve_after (3s) clean, its pushed
 	// alert resolves. The HTTP one stays.
 	out.exp.Finished(redis)
-	eventually(t, 30*time.Second, "the Redis alert to resolve", func() string {
+	promtest.Eventually(t, 30*time.Second, "the Redis alert to resolve", func() string {
 		got, err := amAlerts(amURL, redisPush)
 		if err != nil {
 			return err.Error()
@@ -373,15 +257,15 @@ scrape_configs:
 	// memory only, so the HTTP pair's alert is back only because the pusher retried
 	// and re-sent it.
 	sentBefore := gaugeValue(t, out.reg, "tlsaudit_alerts_sent_total")
-	am.kill(t)
-	eventually(t, 30*time.Second, "failed pushes while Alertmanager is down", func() string {
+	am.Kill(t)
+	promtest.Eventually(t, 30*time.Second, "failed pushes while Alertmanager is down", func() string {
 		if f := gaugeValue(t, out.reg, "tlsaudit_alert_send_failures_total"); f < 2 {
 			return fmt.Sprintf("%v failures", f)
 		}
 		return ""
 	})
-	startServer(t, dir, "alertmanager-restarted", amBin, amArgs...)
-	eventually(t, 60*time.Second, "the HTTP pair's alert after the restart", func() string {
+	promtest.Start(t, dir, "alertmanager-restarted", amBin, amArgs...)
+	promtest.Eventually(t, 60*time.Second, "the HTTP pair's alert after the restart", func() string {
 		got, err := amAlerts(amURL, webPush)
 		if err != nil {
 			return err.Error()
@@ -417,7 +301,7 @@ scrape_configs:
 			} `json:"result"`
 		} `json:"data"`
 	}
-	if err := getJSON(promURL+"/api/v1/query?query="+url.QueryEscape(`up{job="tlsaudit"}`), &up); err != nil || len(up.Data.Result) != 1 || up.Data.Result[0].Value[1] != "1" {
+	if err := promtest.GetJSON(promURL+"/api/v1/query?query="+url.QueryEscape(`up{job="tlsaudit"}`), &up); err != nil || len(up.Data.Result) != 1 || up.Data.Result[0].Value[1] != "1" {
 		t.Errorf("up{job=\"tlsaudit\"}: %+v %v", up, err)
 	}
 }

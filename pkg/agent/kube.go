@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"net/netip"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -16,6 +17,7 @@ import (
 type Kube struct {
 	cluster *identity.Cluster
 	watcher *identity.Watcher
+	nat     *dnat // nil when the connection tracker cannot be used
 }
 
 // StartKube connects to the API server (in-cluster, or through the kubeconfig file
@@ -33,7 +35,12 @@ func StartKube(ctx context.Context, kubeconfig, node string, log zerolog.Logger)
 	if err != nil {
 		return nil, err
 	}
-	return &Kube{cluster: c, watcher: w}, nil
+	k := &Kube{cluster: c, watcher: w, nat: openDNAT(log)}
+	go func() {
+		<-ctx.Done()
+		k.nat.close()
+	}()
+	return k, nil
 }
 
 // names is the identity source for a config: the static names file on top of the
@@ -45,12 +52,38 @@ func (k *Kube) names(cfg *Config) identity.Resolver {
 	return identity.Layered{cfg.Names, k.cluster}
 }
 
+// ownership is the count-once decision for one flow on this node.
+type ownership struct {
+	counted bool
+	why     string         // counted_by
+	backend netip.AddrPort // where DNAT sent a flow to a cluster IP; zero when not known
+}
+
 // owns applies the count-once rule: whether this node's agent counts the flow.
-func (k *Kube) owns(r *flow.Record) (bool, string) {
+// inTable says whether the flow table holds a key now (the after-DNAT sighting of a
+// flow to a cluster IP); now is the capture clock (Unix ns).
+func (k *Kube) owns(r *flow.Record, inTable func(flow.Key) bool, now int64) ownership {
 	if k == nil {
-		return true, ""
+		return ownership{counted: true}
 	}
-	return k.cluster.Ownership(r.Client, r.Server, r.FirstSeen)
+	if k.nat != nil {
+		if k.nat.alreadyJudged(r.Key, now) {
+			return ownership{why: sameConnection}
+		}
+		if k.cluster.IsServiceIP(r.Server.Addr()) {
+			if b, ok := k.nat.backend(r); ok {
+				after := flow.KeyBetween(r.Proto, r.Client, b)
+				if inTable(after) {
+					return ownership{why: sameConnection, backend: b}
+				}
+				k.nat.remember(after, now)
+				counted, why := k.cluster.Ownership(r.Client, b, r.FirstSeen)
+				return ownership{counted: counted, why: why, backend: b}
+			}
+		}
+	}
+	counted, why := k.cluster.Ownership(r.Client, r.Server, r.FirstSeen)
+	return ownership{counted: counted, why: why}
 }
 
 // logEnd adds the structured fields of one end (prefix "client" or "server").

@@ -12,7 +12,7 @@ import (
 
 // logVerdict writes one structured line per decided flow; internal flows carry their
 // policy violation, if any, and the exemption that excused one.
-func (a *Agent) logVerdict(log zerolog.Logger, r *flow.Record, counted bool, why string) {
+func (a *Agent) logVerdict(log zerolog.Logger, r *flow.Record, own ownership) {
 	cfg := a.cfg.Load()
 	pol := cfg.Policy
 	names := a.kube.names(cfg)
@@ -34,7 +34,10 @@ func (a *Agent) logVerdict(log zerolog.Logger, r *flow.Record, counted bool, why
 		ev = ev.Str("reason", v.Reason)
 	}
 	if a.kube != nil {
-		ev = ev.Bool("counted", counted).Str("counted_by", why)
+		ev = ev.Bool("counted", own.counted).Str("counted_by", own.why)
+	}
+	if own.backend.IsValid() {
+		ev = ev.Str("dnat_backend", own.backend.String())
 	}
 	ends := policy.Ends{Client: r.Client.Addr(), Server: r.Server.Addr(), ServerPort: r.Server.Port()}
 	if id, ok := names.Resolve(r.Client, r.FirstSeen); ok {

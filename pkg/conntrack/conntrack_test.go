@@ -143,7 +143,9 @@ func entry(orig, reply Tuple, status uint32) []byte {
 	msg := []byte{unix.AF_INET, 0, 0, 0}
 	msg = append(msg, tuple(ctaTupleOrig, orig)...)
 	msg = append(msg, tuple(ctaTupleReply, reply)...)
-	return attr(msg, ctaStatus|nlaFNetOrder, func(b []byte) []byte { return append(b, byte(status>>24), byte(status>>16), byte(status>>8), byte(status)) })
+	return attr(msg, ctaStatus|nlaFNetOrder, func(b []byte) []byte {
+		return append(b, byte(status>>24), byte(status>>16), byte(status>>8), byte(status))
+	})
 }
 
 var (

@@ -172,8 +172,8 @@ func TestExportViolationsRespectPolicy(t *testing.T) {
 	feed(t, demo, e)
 	got := gather(t, e, "tlsaudit_violation_flows_total")
 	want := map[string]float64{
-		"dst_namespace=data,dst_port=6379,dst_service=cache,dst_workload=redis,kind=plaintext,src_namespace=shop,src_workload=api":           3,
-		"dst_namespace=shop,dst_port=80,dst_service=api,dst_workload=api,kind=plaintext,src_namespace=shop,src_workload=batch":             3,
+		"dst_namespace=data,dst_port=6379,dst_service=cache,dst_workload=redis,kind=plaintext,src_namespace=shop,src_workload=api":      3,
+		"dst_namespace=shop,dst_port=80,dst_service=api,dst_workload=api,kind=plaintext,src_namespace=shop,src_workload=batch":          3,
 		"dst_namespace=legacy,dst_port=8443,dst_service=,dst_workload=mainframe-gw,kind=legacy_tls,src_namespace=shop,src_workload=api": 2,
 	}
 	if len(got) != len(want) {

@@ -55,6 +55,12 @@ func KeyOf(p *Packet) Key {
 	return k
 }
 
+// KeyBetween returns the key of the flow between two ends (in either order), as
+// KeyOf gives it for the flow's packets; IPv4 ends are keyed IPv4-mapped.
+func KeyBetween(proto uint8, x, y netip.AddrPort) Key {
+	return KeyOf(&Packet{Proto: proto, Src: x.Addr().As16(), SrcPort: x.Port(), Dst: y.Addr().As16(), DstPort: y.Port()})
+}
+
 // keyOf returns the canonical key of p and whether p travels from A to B.
 func keyOf(p *Packet) (k Key, fromA bool) {
 	k.Proto = p.Proto

@@ -127,6 +127,12 @@ func (t *Table) Stats() Stats {
 	return s
 }
 
+// Has reports whether the table tracks the flow k now.
+func (t *Table) Has(k Key) bool {
+	_, ok := t.flows[k]
+	return ok
+}
+
 // Add accounts one packet. It allocates nothing for packets of known flows once their
 // verdict is reached.
 func (t *Table) Add(p *Packet) {

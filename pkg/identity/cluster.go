@@ -342,7 +342,25 @@ func (c *Cluster) Resolve(ap netip.AddrPort, at time.Time) (Identity, bool) {
 	if n, ok := c.nodes[addr]; ok {
 		return Identity{Workload: n, Kind: KindNode, Node: n}, true
 	}
+	// An endpoint that is no pod (an EndpointSlice written by hand for a database
+	// outside the cluster, say) is known only as its service.
+	if svcs := c.endpoints[endpointKey{addr, ap.Port()}]; len(svcs) > 0 {
+		ns, name, _ := strings.Cut(svcs[0], "/")
+		return Identity{Namespace: ns, Workload: name, Kind: KindService, Service: serviceNames(svcs, ns)}, true
+	}
 	return Identity{}, false
+}
+
+// IsServiceIP reports whether addr is a service's cluster IP: a flow to it was seen
+// before kube-proxy's DNAT chose a backend.
+func (c *Cluster) IsServiceIP(addr netip.Addr) bool {
+	if c == nil {
+		return false
+	}
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	_, ok := c.services[addr.Unmap()]
+	return ok
 }
 
 // serviceNames joins "namespace/name" service keys, dropping the namespace the pod

@@ -37,6 +37,19 @@ func TestSnapshotResolve(t *testing.T) {
 			t.Errorf("Resolve(%s, %s) = %+v %v, want %s/%s %s svc %q %v", tt.ap, tt.at.Format(time.TimeOnly), id, ok, tt.ns, tt.workload, tt.kind, tt.svc, tt.ok)
 		}
 	}
+	// An endpoint that is no pod is named by its service; the cluster IP is the service.
+	c.SetService(ServiceInfo{Namespace: "data", Name: "ledger-db", ClusterIPs: []netip.Addr{netip.MustParseAddr("10.96.0.70")}})
+	c.SetSlice(SliceInfo{Namespace: "data", Name: "ledger-db-1", Service: "ledger-db", Ready: true,
+		Addrs: []netip.Addr{netip.MustParseAddr("192.168.50.5")}, Ports: []uint16{5432}})
+	if id, ok := c.Resolve(netip.MustParseAddrPort("192.168.50.5:5432"), at); !ok || id.Namespace != "data" || id.Workload != "ledger-db" || id.Kind != KindService || id.Service != "ledger-db" {
+		t.Errorf("endpoint outside the cluster = %+v %v, want the service data/ledger-db", id, ok)
+	}
+	if _, ok := c.Resolve(netip.MustParseAddrPort("192.168.50.5:22"), at); ok {
+		t.Error("a port the EndpointSlice does not hold is named")
+	}
+	if !c.IsServiceIP(netip.MustParseAddr("10.96.0.70")) || c.IsServiceIP(netip.MustParseAddr("192.168.50.5")) {
+		t.Error("IsServiceIP")
+	}
 	// Job → CronJob through the owner chain.
 	c.SetPod(PodInfo{UID: "p9", Namespace: "batch", Name: "report-29100-b", Node: "node-b",
 		Owner: Owner{KindJob, "report-29100"}, IPs: []netip.Addr{netip.MustParseAddr("10.42.1.40")}, Created: at})
