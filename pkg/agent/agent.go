@@ -261,10 +261,9 @@ func (a *Agent) refreshKernelBytes(ctx context.Context) error {
 
 func (a *Agent) captureLoop(ctx context.Context) error {
 	flog := a.log.With().Str("component", "flow").Logger()
-	// counted holds the live flows this node counts, decided by the count-once rule
-	// once, at their verdict, so that their end is counted the same way.
-	counted := map[flow.Key]struct{}{}
 	var table *flow.Table
+	count := newFlowCounter(a.kube, func(k flow.Key) bool { return table.Has(k) },
+		func(r *flow.Record, own ownership) { a.logVerdict(flog, r, own) }, a.out.exp.Decided, a.out.exp.Finished)
 	table = flow.New(flow.Config{
 		OnDecide: func(r *flow.Record) {
 			if a.kernel != nil {
@@ -272,12 +271,7 @@ func (a *Agent) captureLoop(ctx context.Context) error {
 					flog.Warn().Err(err).Msg("mark decided")
 				}
 			}
-			own := a.kube.owns(r, table.Has, time.Now().UnixNano())
-			a.logVerdict(flog, r, own)
-			if own.counted {
-				counted[r.Key] = struct{}{}
-				a.out.exp.Decided(r)
-			}
+			count.decided(r, time.Now().UnixNano())
 		},
 	}, func(r *flow.Record) {
 		if a.kernel != nil {
@@ -289,10 +283,7 @@ func (a *Agent) captureLoop(ctx context.Context) error {
 		if a.af != nil {
 			a.af.Forget(r.Key)
 		}
-		if _, ok := counted[r.Key]; ok {
-			delete(counted, r.Key)
-			a.out.exp.Finished(r)
-		}
+		count.finished(r)
 	})
 	now := func() int64 { return time.Now().UnixNano() }
 	var p flow.Packet
@@ -301,6 +292,7 @@ func (a *Agent) captureLoop(ctx context.Context) error {
 		t := now()
 		a.alive.Store(t)
 		if t-published >= int64(time.Second) {
+			count.tick(t, a.kube.synced())
 			a.publishHealth(table.Stats())
 			if a.af != nil {
 				a.af.Reselect(t, table)
@@ -309,6 +301,7 @@ func (a *Agent) captureLoop(ctx context.Context) error {
 		}
 		if ctx.Err() != nil {
 			table.Flush()
+			count.flush(now())
 			return nil
 		}
 		err := a.src.Next(&p, now)
@@ -319,6 +312,7 @@ func (a *Agent) captureLoop(ctx context.Context) error {
 			table.Tick(now())
 		case errors.Is(err, capture.ErrClosed), errors.Is(err, ringbuf.ErrClosed):
 			table.Flush()
+			count.flush(now())
 			return nil
 		default:
 			return err

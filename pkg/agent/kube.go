@@ -52,6 +52,11 @@ func (k *Kube) names(cfg *Config) identity.Resolver {
 	return identity.Layered{cfg.Names, k.cluster}
 }
 
+// synced reports whether the cluster index has synced (true without Kubernetes).
+func (k *Kube) synced() bool {
+	return k == nil || k.watcher.Status().Ready()
+}
+
 // ownership is the count-once decision for one flow on this node.
 type ownership struct {
 	counted bool

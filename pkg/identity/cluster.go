@@ -409,6 +409,11 @@ func (c *Cluster) workloadLocked(s podSpan) (kind, name string) {
 	return s.owner.Kind, s.owner.Name
 }
 
+// NeitherEndKnown is the Ownership reason for a flow between two addresses the index
+// does not know: every agent that sees it would count it. Before trusting it a caller
+// may wait for the index to catch up (a pod that just started) and ask again.
+const NeitherEndKnown = "outside_cluster"
+
 // Ownership says which agent counts a flow, by the rule that one agent in the
 // cluster counts each flow: the agent on the server's node; the client's agent when
 // the server is outside the cluster; for a service's cluster IP seen before DNAT,
@@ -442,8 +447,8 @@ func (c *Cluster) Ownership(client, server netip.AddrPort, at time.Time) (counte
 		}
 		return false, "client_on_" + n
 	}
-	// Neither end is known to the cluster: nobody else will count it.
-	return true, "outside_cluster"
+	// Neither end is known to the cluster: no other agent owns it either.
+	return true, NeitherEndKnown
 }
 
 func (c *Cluster) nodeOfLocked(addr netip.Addr, at time.Time) (string, bool) {
