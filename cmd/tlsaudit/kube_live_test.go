@@ -167,8 +167,10 @@ func verdicts(log []byte) []kubeVerdict {
 // capture running and says so in /readyz and the metrics; names return after it.
 func TestLiveKubernetesTwoNodes(t *testing.T) {
 	needLive(t)
-	if _, err := exec.LookPath("iptables"); err != nil {
-		t.Skip("iptables not installed (.ci/run installs it)")
+	for _, tool := range []string{"iptables", "redis-server", "redis-cli"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s not installed (.ci/run installs it)", tool)
+		}
 	}
 	cp := kubetest.Start(t)
 	agentBin, _ := binaries(t)
@@ -207,8 +209,8 @@ func TestLiveKubernetesTwoNodes(t *testing.T) {
 		Owner: kubetest.Controller("apps/v1", "ReplicaSet", "web-7c9")})
 	kubetest.CreatePod(t, admin, kubetest.Pod{Namespace: "shop", Name: "api-0", IP: nodeB.podIP, Node: "node-b",
 		Owner: kubetest.Controller("apps/v1", "StatefulSet", "api")})
-	createService(t, admin, "api", apiClusterIP, []servicePort{{"web", 80, 8080}, {"http", 8080, 8080}, {"https", 8443, 8443}, {"tls", 4413, 4413}})
-	createEndpointSlice(t, admin, "api", nodeB.podIP, 8080, 8443, 4413)
+	createService(t, admin, "api", apiClusterIP, []servicePort{{"web", 80, 8080}, {"http", 8080, 8080}, {"https", 8443, 8443}, {"tls", 4413, 4413}, {"redis", 6379, 6379}})
+	createEndpointSlice(t, admin, "api", nodeB.podIP, 8080, 8443, 4413, 6379)
 	// A database outside the cluster behind a selector-less service and a hand-written
 	// EndpointSlice.
 	createService(t, admin, "ledger", ledgerClusterIP, []servicePort{{"web", 80, 8080}, {"tls", 443, 8443}})
@@ -247,7 +249,9 @@ scrape_configs:
 			waitPort(t, host.ns, p)
 		}
 	}
+	background(t, nodeB.ns, "redis-server", "--bind", nodeB.podIP, "--port", "6379", "--save", "", "--appendonly", "no")
 	waitPort(t, nodeB.ns, "4413")
+	waitPort(t, nodeB.ns, "6379")
 	connections := 0
 	client := func(args ...string) {
 		t.Helper()
@@ -262,6 +266,7 @@ scrape_configs:
 	client("curl", "-sf", "http://"+nodeB.podIP+":8080/again")
 	client("curl", "-skf", "--resolve", "api.internal:8443:"+nodeB.podIP, "https://api.internal:8443/")
 	client("timeout", "3", "openssl", "s_client", "-connect", nodeB.podIP+":4413", "-servername", "api.internal", "-tls1_3", "-quiet")
+	client("redis-cli", "-h", nodeB.podIP, "-p", "6379", "SET", "greeting", "hello")
 	client("curl", "-sf", "http://"+apiClusterIP+"/via-service")
 	client("curl", "-sf", "http://"+ledgerClusterIP+"/")
 	client("curl", "-skf", "https://"+ledgerClusterIP+"/")
@@ -321,7 +326,7 @@ scrape_configs:
 		a    *kubeAgent
 		vs   []kubeVerdict
 		want int
-	}{{agentA, vA, 5}, {agentB, vB, 5}} {
+	}{{agentA, vA, 5}, {agentB, vB, 6}} {
 		n := 0
 		for _, v := range c.vs {
 			if !apiServer(v) {
@@ -336,11 +341,8 @@ scrape_configs:
 				t.Errorf("%s: counted=%v (%s) for %s", c.a.node.name, v.Counted, v.CountedBy, v.Server)
 			}
 		}
-		// node-a sees the flow to the cluster IP before DNAT only: four direct flows
-		// and none after DNAT; node-b all five after DNAT.
-		if c.a == agentA {
-			c.want = 4
-		}
+		// node-a sees the flow to the cluster IP before DNAT only: five direct flows
+		// and none after DNAT; node-b all six after DNAT.
 		if n != c.want {
 			t.Errorf("%s logged %d verdicts with the api pod as server, want %d\n%s", c.a.node.name, n, c.want, c.a.log.String())
 		}
@@ -390,8 +392,11 @@ scrape_configs:
 			}
 		}
 	}
-	if len(vB) != 5 {
-		t.Errorf("node-b logged %d verdicts, want the 5 flows to its pod", len(vB))
+	if len(vB) != 6 {
+		t.Errorf("node-b logged %d verdicts, want the 6 flows to its pod", len(vB))
+	}
+	if !strings.Contains(mB, `tlsaudit_flows_total{class="plaintext",dst_namespace="shop",dst_port="6379",dst_service="api",dst_workload="api",src_namespace="shop",src_workload="web",tls_version=""} 1`) {
+		t.Errorf("node-b metrics lack the Redis flow:\n%s", grepLines(mB, "tlsaudit_flows_total{"))
 	}
 
 	// The API server goes away: capture goes on, readiness and metrics say why.
