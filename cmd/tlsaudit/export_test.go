@@ -60,8 +60,8 @@ func TestMetricsAnalyzeOpenMetrics(t *testing.T) {
 	}
 	s := out.String()
 	for _, want := range []string{
-		`tlsaudit_flows_total{class="plaintext",dst_namespace="data",dst_port="6379",dst_workload="redis",src_namespace="shop",src_workload="api",tls_version=""} 3`,
-		`tlsaudit_violation_flows_total{dst_namespace="shop",dst_port="80",dst_workload="api",kind="plaintext",src_namespace="shop",src_workload="batch"} 3`,
+		`tlsaudit_flows_total{class="plaintext",dst_namespace="data",dst_port="6379",dst_service="cache",dst_workload="redis",src_namespace="shop",src_workload="api",tls_version=""} 3`,
+		`tlsaudit_violation_flows_total{dst_namespace="shop",dst_port="80",dst_service="api",dst_workload="api",kind="plaintext",src_namespace="shop",src_workload="batch"} 3`,
 		"tlsaudit_packets_total 337",
 		"# TYPE tlsaudit_build_info gauge",
 	} {
