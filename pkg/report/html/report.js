@@ -103,12 +103,19 @@
     const elements = [];
     for (const g of data.groups) elements.push({ group: 'nodes', data: { id: g.id, label: g.label }, classes: 'ns' });
     for (const n of data.nodes) elements.push({ group: 'nodes', data: { id: n.id, label: n.label, parent: n.group }, position: { x: n.x, y: n.y } });
+    // Every edge arcs a little, and edges between the same two nodes arc apart, so that
+    // no edge hides under another drawn along the same line.
+    const between = new Map();
     for (const p of data.pairs) {
+      const k = p.src < p.dst ? p.src + ' ' + p.dst : p.dst + ' ' + p.src;
+      const n = between.get(k) || 0;
+      between.set(k, n + 1);
+      const side = p.src < p.dst ? 1 : -1;
       elements.push({
         group: 'edges',
         data: {
           id: 'p' + p.id, pair: p.id, source: p.src, target: p.dst, grade: p.grade, color: gradeOf(p.grade).color,
-          width: 1 + 9 * Math.log1p(p.bytes) / Math.log1p(maxBytes),
+          width: 1 + 9 * Math.log1p(p.bytes) / Math.log1p(maxBytes), arc: side * (30 + 24 * n),
         },
       });
     }
@@ -119,11 +126,11 @@
       layout: { name: 'preset', fit: true, padding: 20 },
       boxSelectionEnabled: false,
       textureOnViewport: big,
-      wheelSensitivity: 0.4,
       style: [
         { selector: 'node', style: { label: 'data(label)', 'font-size': 10, 'text-valign': 'bottom', 'text-margin-y': 3, width: 14, height: 14, 'background-color': '#4a4a55', 'min-zoomed-font-size': 7 } },
         { selector: 'node.ns', style: { 'background-color': '#eef1f6', 'background-opacity': 0.6, 'border-width': 1, 'border-color': '#9aa3b5', label: 'data(label)', 'text-valign': 'top', 'text-halign': 'center', 'font-size': 14, 'font-weight': 'bold', 'text-margin-y': -4, padding: 14, 'min-zoomed-font-size': 4 } },
-        { selector: 'edge', style: { width: 'data(width)', 'line-color': 'data(color)', 'target-arrow-color': 'data(color)', 'target-arrow-shape': 'triangle', 'arrow-scale': 0.7, 'curve-style': big ? 'straight' : 'bezier', opacity: 0.8 } },
+        { selector: 'edge', style: { width: 'data(width)', 'line-color': 'data(color)', 'target-arrow-color': 'data(color)', 'target-arrow-shape': 'triangle', 'arrow-scale': 0.7, 'curve-style': 'unbundled-bezier', 'control-point-distances': 'data(arc)', 'control-point-weights': 0.5, opacity: 0.8 } },
+        { selector: 'edge:loop', style: { 'curve-style': 'bezier' } },
         { selector: 'edge:selected', style: { opacity: 1, 'underlay-color': '#000', 'underlay-opacity': 0.3, 'underlay-padding': 4, 'z-index': 10 } },
         { selector: '.filtered', style: { display: 'none' } },
       ],
@@ -144,7 +151,7 @@
     ['app', (f) => f.app_protocol + (f.starttls ? ' (STARTTLS)' : '')], ['SNI', (f) => f.sni], ['ALPN', (f) => (f.alpn || []).join(', ')],
     ['cipher', (f) => f.cipher], ['group', (f) => f.group], ['JA4', (f) => f.ja4],
     ['client cert', (f) => (f.client_cert ? 'yes' : 'no')], ['bytes', (f) => fmtBytes(f.bytes)],
-    ['violation', (f) => f.violation + (f.exempt ? ' (exempt: ' + f.exempt + ')' : '')], ['reason', (f) => f.reason],
+    ['violation', (f) => (f.violation || '') + (f.exempt ? ' (exempt: ' + f.exempt + ')' : '')], ['reason', (f) => f.reason],
   ];
   let selectedRow = null;
   function showPair(id, fromTable) {
@@ -170,7 +177,7 @@
     const body = el('tbody');
     for (const f of p.sample) {
       const tr = el('tr', f.violation ? { class: 'violation' } : {});
-      for (const [, get] of flowColumns) tr.append(el('td', { class: 'wrap' }, dash(get(f))));
+      for (const [name, get] of flowColumns) tr.append(el('td', { class: name.endsWith('seen') ? 'time' : 'wrap' }, dash(get(f))));
       body.append(tr);
     }
     table.append(body);
@@ -200,8 +207,8 @@
     { key: 'bytes', label: 'bytes', sort: (p) => p.bytes, text: (p) => fmtBytes(p.bytes), num: true },
     { key: 'internal', label: 'internal', sort: (p) => (p.internal ? 1 : 0), text: (p) => (p.internal ? 'yes' : 'no') },
     { key: 'snis', label: 'SNI', sort: (p) => p.snis.join(','), text: (p) => p.snis.join(', '), cls: 'wrap' },
-    { key: 'first_seen', label: 'first seen', sort: (p) => p.first_seen, text: (p) => fmtTime(p.first_seen) },
-    { key: 'last_seen', label: 'last seen', sort: (p) => p.last_seen, text: (p) => fmtTime(p.last_seen) },
+    { key: 'first_seen', label: 'first seen', sort: (p) => p.first_seen, text: (p) => fmtTime(p.first_seen), cls: 'time' },
+    { key: 'last_seen', label: 'last seen', sort: (p) => p.last_seen, text: (p) => fmtTime(p.last_seen), cls: 'time' },
   ];
   const rows = new Map();
   let order = data.pairs.slice(); // violations first, as tlsaudit wrote them
