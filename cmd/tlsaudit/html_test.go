@@ -166,7 +166,7 @@ func TestHTMLReportInChromium(t *testing.T) {
 		t.Errorf("shop/web -> shop/api:443 lists %d flows, want its 3", n)
 	}
 	if *htmlScreenshot != "" {
-		shot := p.Screenshot(t, "html-report-demo.png")
+		shot := p.Screenshot(t, "html-report-demo.png", false)
 		data, err := os.ReadFile(shot)
 		if err != nil {
 			t.Fatal(err)
@@ -200,6 +200,6 @@ func TestHTMLReportInChromium(t *testing.T) {
 	if vis[0] != 1 || vis[1] != 1 {
 		t.Errorf("filter postgres: %d rows and %d edges shown, want 1 and 1", vis[0], vis[1])
 	}
-	p.Screenshot(t, "html-report-demo-filtered.png")
+	p.Screenshot(t, "html-report-demo-filtered.png", false)
 	p.CheckClean(t)
 }

@@ -75,10 +75,25 @@ func Open(t testing.TB, path string, width, height int, ready string) *Page {
 	if err := chromedp.Do(ctx, chromedp.Navigate(p.URL)); err != nil {
 		t.Fatalf("open %s: %v", p.URL, err)
 	}
-	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](ready)); err != nil {
+	p.WaitReady(t, ready)
+	return p
+}
+
+// Reload loads the page again and waits until ready is true.
+func (p *Page) Reload(t testing.TB, ready string) {
+	t.Helper()
+	if err := chromedp.Do(p.Ctx, chromedp.Navigate(p.URL)); err != nil {
+		t.Fatalf("reload %s: %v", p.URL, err)
+	}
+	p.WaitReady(t, ready)
+}
+
+// WaitReady waits until the JavaScript expression ready is true.
+func (p *Page) WaitReady(t testing.TB, ready string) {
+	t.Helper()
+	if _, err := chromedp.Run(p.Ctx, chromedp.Poll[bool](ready)); err != nil {
 		t.Fatalf("page not ready (%s): %v; problems: %v", ready, err, p.Problems())
 	}
-	return p
 }
 
 // record runs in the tab's event loop: it only appends.
@@ -187,11 +202,16 @@ func (p *Page) Type(t testing.TB, selector, text string) {
 	}
 }
 
-// Screenshot writes a PNG of the whole page to name in $TLSAUDIT_ARTIFACTS (or a
-// temporary directory of t) and returns its path.
-func (p *Page) Screenshot(t testing.TB, name string) string {
+// Screenshot writes a PNG of the whole page (of the viewport only when viewport is
+// set: a page of thousands of rows is slow to capture whole) to name in
+// $TLSAUDIT_ARTIFACTS, or a temporary directory of t, and returns its path.
+func (p *Page) Screenshot(t testing.TB, name string, viewport bool) string {
 	t.Helper()
-	png, err := chromedp.Run(p.Ctx, chromedp.FullScreenshot(100))
+	shot := chromedp.FullScreenshot(100)
+	if viewport {
+		shot = chromedp.CaptureScreenshot()
+	}
+	png, err := chromedp.Run(p.Ctx, shot)
 	if err != nil {
 		t.Fatalf("screenshot: %v", err)
 	}

@@ -99,7 +99,8 @@
   function renderMap() {
     const legend = document.getElementById('legend');
     for (const g of grades) legend.append(el('li', {}, swatch(g.color), g.label));
-    const maxBytes = Math.max(1, ...data.pairs.map((p) => p.bytes));
+    const maxBytes = data.pairs.reduce((m, p) => Math.max(m, p.bytes), 1);
+    const big = data.pairs.length > 500; // thinner, fainter edges so that nodes stay visible
     const elements = [];
     for (const g of data.groups) elements.push({ group: 'nodes', data: { id: g.id, label: g.label }, classes: 'ns' });
     for (const n of data.nodes) elements.push({ group: 'nodes', data: { id: n.id, label: n.label, parent: n.group }, position: { x: n.x, y: n.y } });
@@ -115,11 +116,11 @@
         group: 'edges',
         data: {
           id: 'p' + p.id, pair: p.id, source: p.src, target: p.dst, grade: p.grade, color: gradeOf(p.grade).color,
-          width: 1 + 9 * Math.log1p(p.bytes) / Math.log1p(maxBytes), arc: side * (30 + 24 * n),
+          width: (big ? 0.5 : 1) + (big ? 3 : 9) * Math.log1p(p.bytes) / Math.log1p(maxBytes), arc: side * (30 + 24 * n),
+          z: grades.length - gradeIndex[p.grade], // the weakest drawn on top
         },
       });
     }
-    const big = data.pairs.length > 500;
     const cy = cytoscape({
       container: document.getElementById('map'),
       elements: elements,
@@ -129,7 +130,7 @@
       style: [
         { selector: 'node', style: { label: 'data(label)', 'font-size': 10, 'text-valign': 'bottom', 'text-margin-y': 3, width: 14, height: 14, 'background-color': '#4a4a55', 'min-zoomed-font-size': 7 } },
         { selector: 'node.ns', style: { 'background-color': '#eef1f6', 'background-opacity': 0.6, 'border-width': 1, 'border-color': '#9aa3b5', label: 'data(label)', 'text-valign': 'top', 'text-halign': 'center', 'font-size': 14, 'font-weight': 'bold', 'text-margin-y': -4, padding: 14, 'min-zoomed-font-size': 4 } },
-        { selector: 'edge', style: { width: 'data(width)', 'line-color': 'data(color)', 'target-arrow-color': 'data(color)', 'target-arrow-shape': 'triangle', 'arrow-scale': 0.7, 'curve-style': 'unbundled-bezier', 'control-point-distances': 'data(arc)', 'control-point-weights': 0.5, opacity: 0.8 } },
+        { selector: 'edge', style: { width: 'data(width)', 'line-color': 'data(color)', 'target-arrow-color': 'data(color)', 'target-arrow-shape': 'triangle', 'arrow-scale': 0.7, 'curve-style': 'unbundled-bezier', 'control-point-distances': 'data(arc)', 'control-point-weights': 0.5, opacity: big ? 0.45 : 0.8, 'z-index': 'data(z)' } },
         { selector: 'edge:loop', style: { 'curve-style': 'bezier' } },
         { selector: 'edge:selected', style: { opacity: 1, 'underlay-color': '#000', 'underlay-opacity': 0.3, 'underlay-padding': 4, 'z-index': 10 } },
         { selector: '.filtered', style: { display: 'none' } },
@@ -276,9 +277,12 @@
     document.getElementById('shown').textContent = 'showing ' + shown + ' of ' + data.pairs.length + ' pairs';
   }
 
+  const t0 = performance.now();
   renderSummary();
   const cy = renderMap();
+  const t1 = performance.now();
   renderTable();
+  const t2 = performance.now();
   // For people in the console and for the browser tests.
-  window.tlsaudit = { cy: cy, data: data, showPair: showPair, ready: true };
+  window.tlsaudit = { cy: cy, data: data, showPair: showPair, ready: true, timings: { map: t1 - t0, table: t2 - t1 } };
 })();
