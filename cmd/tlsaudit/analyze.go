@@ -147,12 +147,14 @@ func analyze(args []string, stdout, stderr io.Writer, log zerolog.Logger) int {
 	dec := capture.NewDecoder()
 	var errs []string
 	var pkt flow.Packet
+	prog := newProgress(stderr, files)
 	for _, path := range files {
-		if err := capture.ReadFile(path, dec, &pkt, table.Add); err != nil {
+		if err := capture.ReadFileProgress(path, dec, &pkt, table.Add, prog.next(path)); err != nil {
 			log.Error().Err(err).Str("file", path).Msg("read capture")
 			errs = append(errs, err.Error())
 		}
 	}
+	prog.finish()
 	table.Flush()
 	ts, ds := table.Stats(), dec.Stats()
 	audit := b.Build(files, ds.Decoded, limitsHit(ts, ds), errs)

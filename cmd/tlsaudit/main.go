@@ -9,7 +9,6 @@ import (
 	"os"
 	"runtime/debug"
 
-	"github.com/mattn/go-isatty"
 	"github.com/rs/zerolog"
 )
 
@@ -59,7 +58,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 // newLogger logs JSON, or human-readable lines when stderr is a terminal.
 func newLogger(w io.Writer) zerolog.Logger {
-	if f, ok := w.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
+	if isTerminal(w) {
 		w = zerolog.ConsoleWriter{Out: w}
 	}
 	return zerolog.New(w).With().Timestamp().Logger()
