@@ -31,7 +31,8 @@
     while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
     return (i === 0 ? String(n) : n.toFixed(1)) + ' ' + units[i];
   }
-  const fmtTime = (s) => (s ? s.replace('T', ' ').replace(/(\.\d{3})\d*/, '$1') : '');
+  // Zero times ("0001-01-01…") are times not known, as in a report built from counters.
+  const fmtTime = (s) => (s && !s.startsWith('0001-') ? s.replace('T', ' ').replace(/(\.\d{3})\d*/, '$1') : '');
   const pct = (part, whole) => (whole > 0 ? (100 * part / whole).toFixed(1) + '%' : 'n/a');
   const sum = (obj) => Object.values(obj || {}).reduce((a, b) => a + b, 0);
   const dash = (s) => (s === '' || s === undefined || s === null ? '-' : String(s));
