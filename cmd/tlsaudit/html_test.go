@@ -143,6 +143,28 @@ func TestHTMLReportInChromium(t *testing.T) {
 		t.Errorf("flows of the ssh pair: %q", rows)
 	}
 
+	// A click on a workload fades every edge but its own: billing has one pair.
+	xy = browsertest.Eval[[]float64](t, p, `(() => {
+		const cy = tlsaudit.cy, n = cy.nodes().filter(n => n.data('label') === 'billing');
+		const m = n.renderedPosition(), r = cy.container().getBoundingClientRect();
+		return [r.left + m.x, r.top + m.y];
+	})()`)
+	p.ClickAt(t, xy[0], xy[1])
+	if lit := browsertest.Eval[[]string](t, p, `tlsaudit.cy.edges().not('.faded').map(e => e.source().data('label') + '>' + e.target().data('label'))`); !slices.Equal(lit, []string{"api>billing"}) {
+		t.Errorf("after clicking billing the map shows edges %q, want only api>billing", lit)
+	}
+	corner := browsertest.Eval[[]float64](t, p, `(() => { const r = tlsaudit.cy.container().getBoundingClientRect(); return [r.left + 4, r.top + 4]; })()`)
+	p.ClickAt(t, corner[0], corner[1])
+	if n := browsertest.Eval[int](t, p, `tlsaudit.cy.elements('.faded').length`); n != 0 {
+		t.Errorf("a click on the background left %d elements faded", n)
+	}
+	// A click on a legend colour keeps only the pairs of that grade.
+	p.Click(t, `#legend li[data-grade="tls12"]`)
+	if n := browsertest.Eval[int](t, p, `document.querySelectorAll('#pairs tbody tr:not([hidden])').length`); n != 2 {
+		t.Errorf("legend TLS 1.2: %d rows shown, want the 2 TLS 1.2 pairs", n)
+	}
+	p.Click(t, `#legend li[data-grade="tls12"]`)
+
 	// A click on a table row lists that pair's flows with their TLS details.
 	id := browsertest.Eval[int](t, p, `tlsaudit.data.pairs.find(p => p.client === 'shop/web' && p.port === 443).id`)
 	p.Click(t, fmt.Sprintf(`#pairs tbody tr[data-pair="%d"]`, id))

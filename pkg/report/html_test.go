@@ -179,3 +179,71 @@ func BenchmarkWriteHTML(b *testing.B) {
 	}
 	b.ReportMetric(float64(out.Len()), "page-bytes")
 }
+
+// TestHTMLFromDecodedJSON renders a report read back from analyze's JSON, as Write
+// does without a Sampler: every listed flow is sampled under its pair.
+func TestHTMLFromDecodedJSON(t *testing.T) {
+	a, _ := generatedAudit(t, 40)
+	var js bytes.Buffer
+	if err := Write(&js, a, "json"); err != nil {
+		t.Fatal(err)
+	}
+	back, err := Decode(&js)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var page bytes.Buffer
+	if err := Write(&page, back, "html"); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range pageData(t, page.Bytes())["pairs"].([]any) {
+		p := p.(map[string]any)
+		if n, want := len(p["sample"].([]any)), int(p["flows"].(float64)); n != want {
+			t.Errorf("pair %v -> %v:%v: %d flows sampled, want its %d", p["client"], p["server"], p["port"], n, want)
+		}
+	}
+}
+
+// FuzzWriteHTML: whatever names, SNIs and ALPNs a capture carries, the page renders,
+// its data parses back whole, and nothing in it can end the data's script element.
+func FuzzWriteHTML(f *testing.F) {
+	f.Add("api.internal", "h2", "x.pcap")
+	f.Add(`</script><script>alert(1)</script>`, "<!--", "a\u2028b.pcap")
+	f.Add("\xff\xfe", "</SCRIPT", "]]>")
+	f.Fuzz(func(t *testing.T, sni, alpn, file string) {
+		b := NewBuilder(policy.Default(), nil)
+		s := NewSampler()
+		b.OnFlow = s.Add
+		b.Add(rec("10.0.0.1:40000", "10.0.0.2:443", classify.Verdict{Class: classify.ClassTLS, Version: classify.VersionTLS12, SNI: sni, ALPN: []string{alpn}}))
+		var out bytes.Buffer
+		if err := WriteHTML(&out, b.Build([]string{file}, 1, nil, nil), s); err != nil {
+			t.Fatal(err)
+		}
+		page := out.Bytes()
+		start := bytes.Index(page, []byte(`<script id="tlsaudit-data" type="application/json">`))
+		if start < 0 {
+			t.Fatal("no data script")
+		}
+		rest := page[start:]
+		end := bytes.Index(bytes.ToLower(rest), []byte("</script"))
+		var d struct {
+			Pairs []struct {
+				Sample []Flow `json:"sample"`
+			} `json:"pairs"`
+		}
+		body := rest[bytes.IndexByte(rest, '>')+1 : end]
+		if err := json.Unmarshal(body, &d); err != nil {
+			t.Fatalf("data script cut short: %v", err)
+		}
+		if bytes.Contains(bytes.ToLower(body), []byte("<!--")) {
+			t.Error("data holds <!--, which changes how the script element is parsed")
+		}
+		var want string // invalid UTF-8 is spelled as JSON spells it
+		if enc, err := json.Marshal(sni); err != nil || json.Unmarshal(enc, &want) != nil {
+			t.Fatal("json cannot spell the SNI")
+		}
+		if len(d.Pairs) != 1 || d.Pairs[0].Sample[0].SNI != want {
+			t.Errorf("SNI %q did not round-trip", sni)
+		}
+	})
+}

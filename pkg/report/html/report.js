@@ -99,7 +99,15 @@
   // --- service map ---
   function renderMap() {
     const legend = document.getElementById('legend');
-    for (const g of grades) legend.append(el('li', {}, swatch(g.color), g.label));
+    for (const g of grades) {
+      const li = el('li', { 'data-grade': g.key, title: 'show only these pairs (again: all)' }, swatch(g.color), g.label);
+      li.addEventListener('click', () => {
+        const sel = document.getElementById('grade-filter');
+        sel.value = sel.value === g.key ? '' : g.key;
+        applyFilter();
+      });
+      legend.append(li);
+    }
     const maxBytes = data.pairs.reduce((m, p) => Math.max(m, p.bytes), 1);
     const big = data.pairs.length > 500; // thinner, fainter edges so that nodes stay visible
     const elements = [];
@@ -135,6 +143,8 @@
         { selector: 'edge:loop', style: { 'curve-style': 'bezier' } },
         { selector: 'edge:selected', style: { opacity: 1, 'underlay-color': '#000', 'underlay-opacity': 0.3, 'underlay-padding': 4, 'z-index': 10 } },
         { selector: '.filtered', style: { display: 'none' } },
+        { selector: 'edge.faded', style: { opacity: 0.06 } },
+        { selector: 'node.faded', style: { opacity: 0.3 } },
       ],
     });
     // A small map fitted to the box would be drawn huge; keep it at a readable scale.
@@ -143,6 +153,19 @@
       cy.center();
     }
     cy.on('tap', 'edge', (evt) => showPair(evt.target.data('pair'), false));
+    // A click on a workload fades everything but its pairs; a click on the background
+    // brings everything back.
+    cy.on('tap', 'node', (evt) => {
+      const n = evt.target;
+      if (n.isParent()) return;
+      cy.batch(() => {
+        cy.elements().addClass('faded');
+        n.closedNeighborhood().union(n.closedNeighborhood().parents()).removeClass('faded');
+      });
+    });
+    cy.on('tap', (evt) => {
+      if (evt.target === cy) cy.elements().removeClass('faded');
+    });
     return cy;
   }
 
