@@ -38,6 +38,11 @@ func newProgress(stderr io.Writer, files []string) *progress {
 	if !isTerminal(stderr) {
 		return nil
 	}
+	return newProgressTo(stderr, files)
+}
+
+// newProgressTo returns a progress bar over files drawn to w, terminal or not.
+func newProgressTo(stderr io.Writer, files []string) *progress {
 	var total int64
 	for _, f := range files {
 		if st, err := os.Stat(f); err == nil {
