@@ -35,19 +35,22 @@ func gradeRGB(t *testing.T, key string) string {
 	return ""
 }
 
-// expectedGrade grades a pair of the JSON report from its own fields: what a reader
-// of the JSON would say its weakest class is.
+// expectedGrade grades a pair of the JSON report from its own fields (minimum TLS
+// 1.2): what a reader of the JSON would say its weakest class is.
 func expectedGrade(p *report.Pair) string {
+	has := func(versions ...string) bool {
+		return slices.ContainsFunc(versions, func(v string) bool { return p.Versions[v] > 0 })
+	}
 	switch {
 	case p.Classes["plaintext"] > 0:
 		return "plaintext"
-	case slices.Contains(p.Violations, "legacy_tls"):
+	case has("SSL2", "SSL3", "TLS1.0", "TLS1.1", "DTLS1.0"):
 		return "legacy"
-	case p.Versions["TLS1.2"] > 0:
+	case has("TLS1.2", "DTLS1.2"):
 		return "tls12"
-	case p.Versions["TLS1.3"] > 0:
+	case has("TLS1.3", "DTLS1.3"):
 		return "tls13"
-	case p.Classes["ssh"] > 0:
+	case p.Classes["ssh"] > 0 || p.Classes["encrypted"] > 0:
 		return "encrypted"
 	}
 	return "unknown"
@@ -223,5 +226,55 @@ func TestHTMLReportInChromium(t *testing.T) {
 		t.Errorf("filter postgres: %d rows and %d edges shown, want 1 and 1", vis[0], vis[1])
 	}
 	p.Screenshot(t, "html-report-demo-filtered.png", false)
+	p.CheckClean(t)
+}
+
+// TestHTMLReportOfEveryCapture renders one HTML report of every capture in
+// testdata/pcaps and opens it in Chromium: every pair is an edge of its weakest
+// class's colour, and the page logs no error and fetches nothing.
+func TestHTMLReportOfEveryCapture(t *testing.T) {
+	browsertest.Chromium(t)
+	var files []string
+	for _, pattern := range []string{"*.pcap", "*.pcapng"} {
+		m, err := filepath.Glob(filepath.Join(pcapDir, pattern))
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, m...)
+	}
+	if len(files) < 20 {
+		t.Fatalf("%d captures in %s", len(files), pcapDir)
+	}
+	args := append([]string{"--names", filepath.Join(pcapDir, "demo-names.yaml")}, files...)
+	page := filepath.Join(t.TempDir(), "all.html")
+	var errOut bytes.Buffer
+	if code := analyze(append([]string{"--format", "html", "--output", page}, args...), &bytes.Buffer{}, &errOut, zerolog.Nop()); code == exitError {
+		t.Fatalf("analyze --format html: exit %d: %s", code, errOut.String())
+	}
+	a, _, _ := analyzeJSON(t, args...)
+	p := browsertest.Open(t, page, 1400, 1000, "window.tlsaudit && window.tlsaudit.ready")
+	colours := browsertest.Eval[map[string]string](t, p, `Object.fromEntries(tlsaudit.data.pairs.map(p =>
+		[p.client + ' ' + p.server + ' ' + p.port + ' ' + p.transport, tlsaudit.cy.$id('p' + p.id).style('line-color').replace(/ /g, '')]))`)
+	if len(colours) != len(a.Pairs) {
+		t.Errorf("%d edges, want %d pairs", len(colours), len(a.Pairs))
+	}
+	grades := map[string]int{}
+	for i := range a.Pairs {
+		pr := &a.Pairs[i]
+		g := expectedGrade(pr)
+		grades[g]++
+		if got, want := colours[pairLabel(pr)], gradeRGB(t, g); got != want {
+			t.Errorf("edge %s: colour %s, want %s (%s; classes %v, versions %v)", pairLabel(pr), got, want, g, pr.Classes, pr.Versions)
+		}
+	}
+	// Every grade but unknown: the one capture with an unknown flow (OpenVPN with
+	// tls-crypt) shares its pair with captures where the handshake is seen.
+	for _, g := range report.Grades {
+		if grades[g.Key] == 0 && g.Key != "unknown" {
+			t.Errorf("no pair of grade %s among the captures: the test does not cover it", g.Key)
+		}
+	}
+	t.Logf("%d pairs by grade: %v", len(a.Pairs), grades)
+	p.Screenshot(t, "html-report-all-captures.png", false)
 	p.CheckClean(t)
 }
