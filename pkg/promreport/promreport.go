@@ -109,7 +109,10 @@ func ends(m model.Metric) (client, server string, port uint16) {
 		}
 		return string(ns) + "/" + string(wl)
 	}
-	p, _ := strconv.ParseUint(string(m["dst_port"]), 10, 16)
+	p, err := strconv.ParseUint(string(m["dst_port"]), 10, 16)
+	if err != nil {
+		p = 0 // no port: a series folded by the agent's cap, or a label not ours
+	}
 	return name(m["src_namespace"], m["src_workload"]), name(m["dst_namespace"], m["dst_workload"]), uint16(p)
 }
 
