@@ -151,7 +151,7 @@ func buildHTMLData(a *Audit, s *Sampler, now time.Time) *htmlData {
 	if !ok {
 		minRank = versionRank["TLS1.2"]
 	}
-	d := &htmlData{Generated: now, Summary: &a.Summary, Internal: s.internal, Grades: Grades}
+	d := &htmlData{Generated: now, Summary: &a.Summary, Internal: s.internal, Grades: Grades, Categories: []htmlCat{}}
 	for c := range s.internal.Flows {
 		d.Categories = append(d.Categories, htmlCat{Key: c, Grade: gradeOf(c, minRank), Encrypted: c == "tls" || c == "ssh" || c == "encrypted" || versionRank[c] > 0})
 	}
@@ -184,5 +184,8 @@ func buildHTMLData(a *Audit, s *Sampler, now time.Time) *htmlData {
 			cmp.Compare(gradeIndex(x.Grade), gradeIndex(y.Grade)), cmp.Compare(y.Bytes, x.Bytes))
 	})
 	d.Groups, d.Nodes = g.layout()
+	if d.Groups == nil { // the page's script wants lists, even empty ones
+		d.Groups, d.Nodes = []layoutNode{}, []layoutNode{}
+	}
 	return d
 }

@@ -3,6 +3,7 @@ package report
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -95,4 +96,17 @@ func BenchmarkHTMLOpenInChromium(b *testing.B) {
 	for b.Loop() {
 		p.Reload(b, pageReady)
 	}
+}
+
+// TestHTMLEmptyInChromium: a capture with no flows still gives a working page.
+func TestHTMLEmptyInChromium(t *testing.T) {
+	browsertest.Chromium(t)
+	a := NewBuilder(policy.Default(), nil).Build([]string{"empty.pcap"}, 0, nil, []string{"empty.pcap: offset 24: truncated record"})
+	p := browsertest.Open(t, writePage(t, a, nil), 1200, 900, pageReady)
+	got := browsertest.Eval[map[string]any](t, p, `({edges: tlsaudit.cy.edges().length, shown: document.getElementById('shown').textContent,
+		enc: document.querySelector('#card-enc-flows .big').textContent, err: document.getElementById('card-limits').textContent})`)
+	if got["edges"] != 0.0 || got["shown"] != "showing 0 of 0 pairs" || got["enc"] != "n/a" || !strings.Contains(got["err"].(string), "truncated record") {
+		t.Errorf("empty report: %v", got)
+	}
+	p.CheckClean(t)
 }
