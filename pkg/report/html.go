@@ -20,7 +20,22 @@ import (
 //go:embed html/page.html.tmpl html/report.css html/report.js html/vendor/cytoscape/cytoscape.min.js
 var htmlAssets embed.FS
 
-var htmlPage = template.Must(template.ParseFS(htmlAssets, "html/page.html.tmpl"))
+var (
+	htmlPage = template.Must(template.ParseFS(htmlAssets, "html/page.html.tmpl"))
+	htmlCSS  = template.CSS(mustAsset("html/report.css"))
+	htmlJS   = template.JS(mustAsset("html/report.js"))
+	htmlLib  = template.JS(mustAsset("html/vendor/cytoscape/cytoscape.min.js"))
+)
+
+// mustAsset returns an embedded file; they are named in the go:embed line above, so a
+// missing one is a build mistake.
+func mustAsset(name string) []byte {
+	b, err := htmlAssets.ReadFile(name)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
 
 // Grade is how a service pair's edge is coloured: its weakest class seen.
 type Grade struct {
@@ -128,14 +143,11 @@ func WriteHTML(w io.Writer, a *Audit, s *Sampler) error {
 	if err != nil {
 		return fmt.Errorf("encode html data: %w", err)
 	}
-	css, _ := htmlAssets.ReadFile("html/report.css")
-	js, _ := htmlAssets.ReadFile("html/report.js")
-	lib, _ := htmlAssets.ReadFile("html/vendor/cytoscape/cytoscape.min.js")
 	err = htmlPage.Execute(w, map[string]any{
 		"Title": "tlsaudit: " + strings.Join(a.Summary.Files, ", "),
-		"CSS":   template.CSS(css),
-		"Lib":   template.JS(lib),
-		"JS":    template.JS(js),
+		"CSS":   htmlCSS,
+		"Lib":   htmlLib,
+		"JS":    htmlJS,
 		// encoding/json escapes <, > and & in strings, so the data cannot end the
 		// script element it is written into.
 		"Data": template.JS(data),
