@@ -14,9 +14,12 @@ all: build
 build:
 	$(GO) build -trimpath -o $(BIN) ./cmd/tlsaudit
 
-# The main job: analyze the bundled capture and print the report.
+# The main job: analyze the bundled capture and print the report; also write it as
+# the HTML report bin/demo-report.html.
 run: build
 	./$(BIN) analyze --names testdata/pcaps/demo-names.yaml $(DEMO)
+	./$(BIN) analyze --names testdata/pcaps/demo-names.yaml --format html --output bin/demo-report.html $(DEMO)
+	@echo "HTML report: bin/demo-report.html"
 
 test:
 	$(GO) vet $(PKGS)

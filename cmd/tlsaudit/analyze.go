@@ -65,6 +65,7 @@ func analyze(args []string, stdout, stderr io.Writer, log zerolog.Logger) int {
 	maxReportFlows := fs.Int("max-report-flows", report.DefaultFlowLimit, "most flows listed in json/ndjson/csv output; the rest are counted in summary.flows_omitted (pairs and violations always count every flow)")
 	configPath := fs.String("config", "", "policy config file, as for tlsaudit run (--internal-cidr and --min-tls override it when given)")
 	namesPath := fs.String("names", "", "static names file (YAML: ip or cidr -> namespace, workload, service)")
+	outputPath := fs.String("output", "", "write the report to this file instead of standard output")
 	snapshotPath := fs.String("k8s-snapshot", "", "kubectl get pods,services,endpointslices,replicasets,jobs,nodes -A -o json output: names ends by pod, workload and service (the --names file applies on top)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: tlsaudit analyze [flags] FILE...\n\nExit codes: 0 ok, 1 violations of the --fail-on kind found, 2 usage or input error.\n\nFlags:\n")
@@ -125,6 +126,11 @@ func analyze(args []string, stdout, stderr io.Writer, log zerolog.Logger) int {
 	default:
 		b.FlowLimit = 0 // the table lists pairs; flows are only counted
 	}
+	var sampler *report.Sampler // the flows the html format lists, bounded per pair
+	if *format == "html" {
+		sampler = report.NewSampler()
+		b.OnFlow = sampler.Add
+	}
 	tcfg := flow.Config{PrefixBytes: *prefix, MaxFlows: *maxFlows, MaxBufferedBytes: *maxBuf, RawFingerprints: *rawFingerprints}
 	sink := b.Add
 	var exp *export.Exporter
@@ -141,24 +147,37 @@ func analyze(args []string, stdout, stderr io.Writer, log zerolog.Logger) int {
 	dec := capture.NewDecoder()
 	var errs []string
 	var pkt flow.Packet
+	prog := newProgress(stderr, files)
 	for _, path := range files {
-		if err := capture.ReadFile(path, dec, &pkt, table.Add); err != nil {
+		if err := capture.ReadFileProgress(path, dec, &pkt, table.Add, prog.next(path)); err != nil {
 			log.Error().Err(err).Str("file", path).Msg("read capture")
 			errs = append(errs, err.Error())
 		}
 	}
+	prog.finish()
 	table.Flush()
 	ts, ds := table.Stats(), dec.Stats()
 	audit := b.Build(files, ds.Decoded, limitsHit(ts, ds), errs)
-	if openMetrics {
+	out, err := openOutput(*outputPath, stdout)
+	if err != nil {
+		fmt.Fprintf(stderr, "tlsaudit analyze: %v\n", err)
+		return exitError
+	}
+	switch {
+	case openMetrics:
 		h := export.TableHealth(ts)
 		h.Packets = ds.Decoded
 		exp.SetHealth(h)
 		reg := prometheus.NewRegistry()
 		reg.MustRegister(exp)
-		err = export.WriteMetrics(stdout, reg, export.FormatOpenMetrics)
-	} else {
-		err = report.Write(stdout, audit, *format)
+		err = export.WriteMetrics(out, reg, export.FormatOpenMetrics)
+	case sampler != nil:
+		err = report.WriteHTML(out, audit, sampler)
+	default:
+		err = report.Write(out, audit, *format)
+	}
+	if ferr := out.finish(err == nil); err == nil {
+		err = ferr
 	}
 	if err != nil {
 		log.Error().Err(err).Msg("write report")

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -60,7 +61,19 @@ var benchCapture = sync.OnceValues(func() (string, error) {
 
 // BenchmarkAnalyze runs the offline pipeline (read, decode, flow table, classify) over
 // the generated capture and reports packets per second and heap allocations per packet.
-func BenchmarkAnalyze(b *testing.B) {
+func BenchmarkAnalyze(b *testing.B) { benchAnalyze(b, nil) }
+
+// BenchmarkAnalyzeProgress is BenchmarkAnalyze with the progress bar drawn (to a
+// discarding writer), for the cost of the bar in the same run.
+func BenchmarkAnalyzeProgress(b *testing.B) {
+	benchAnalyze(b, func(path string) func(int64, uint64) {
+		return newProgressTo(io.Discard, []string{path}).next(path)
+	})
+}
+
+// benchAnalyze runs the pipeline over the generated capture; progress, when not nil,
+// gives each run's progress callback.
+func benchAnalyze(b *testing.B, progress func(path string) func(int64, uint64)) {
 	path, err := benchCapture()
 	if err != nil {
 		b.Fatal(err)
@@ -75,7 +88,11 @@ func BenchmarkAnalyze(b *testing.B) {
 		table := flow.New(flow.Config{}, func(*flow.Record) { flows++ })
 		dec := capture.NewDecoder()
 		var pkt flow.Packet
-		if err := capture.ReadFile(path, dec, &pkt, table.Add); err != nil {
+		var onRead func(int64, uint64)
+		if progress != nil {
+			onRead = progress(path)
+		}
+		if err := capture.ReadFileProgress(path, dec, &pkt, table.Add, onRead); err != nil {
 			b.Fatal(err)
 		}
 		table.Flush()

@@ -23,7 +23,7 @@ func csvCell(t *testing.T, flow map[string]any, column string) string {
 		if cert == nil {
 			return ""
 		}
-		return fmt.Sprint(cert[sub])
+		return report.CSVSafe(fmt.Sprint(cert[sub]))
 	}
 	switch v := flow[column].(type) {
 	case nil: // omitted when empty; booleans are always spelled in csv
@@ -32,7 +32,7 @@ func csvCell(t *testing.T, flow map[string]any, column string) string {
 		}
 		return ""
 	case string:
-		return v
+		return report.CSVSafe(v)
 	case bool:
 		return strconv.FormatBool(v)
 	case float64:
@@ -42,7 +42,7 @@ func csvCell(t *testing.T, flow map[string]any, column string) string {
 		for i, x := range v {
 			s[i] = x.(string)
 		}
-		return strings.Join(s, ",")
+		return report.CSVSafe(strings.Join(s, ","))
 	default:
 		t.Fatalf("column %s: JSON value %T has no csv spelling", column, v)
 		return ""

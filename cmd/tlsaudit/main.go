@@ -9,7 +9,6 @@ import (
 	"os"
 	"runtime/debug"
 
-	"github.com/mattn/go-isatty"
 	"github.com/rs/zerolog"
 )
 
@@ -27,10 +26,11 @@ const usage = `usage: tlsaudit <command> [flags]
 commands:
   analyze FILE...   classify the flows of pcap/pcapng files and print a report
   diff OLD NEW      compare two analyze --format json reports by service pair
+  report            the same report for a live cluster, from the agents' metrics in Prometheus
   run               the node agent: capture live traffic (eBPF, or AF_PACKET) and log verdicts
   version           print the version
 
-Run 'tlsaudit analyze -h' or 'tlsaudit diff -h' for their flags.
+Run 'tlsaudit analyze -h', 'tlsaudit diff -h' or 'tlsaudit report -h' for their flags.
 `
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -44,6 +44,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return analyze(args[1:], stdout, stderr, log)
 	case "diff":
 		return diff(args[1:], stdout, stderr)
+	case "report":
+		return reportCmd(args[1:], stdout, stderr)
 	case "run":
 		return runAgent(args[1:], stderr)
 	case "version", "--version", "-version":
@@ -59,7 +61,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 // newLogger logs JSON, or human-readable lines when stderr is a terminal.
 func newLogger(w io.Writer) zerolog.Logger {
-	if f, ok := w.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
+	if isTerminal(w) {
 		w = zerolog.ConsoleWriter{Out: w}
 	}
 	return zerolog.New(w).With().Timestamp().Logger()

@@ -52,6 +52,10 @@ type File struct {
 	recordStart int64
 	// gz is true when the file is gzip-compressed; offsets count decompressed bytes.
 	gz bool
+
+	// disk counts the bytes read from the file itself (counter counts decompressed
+	// bytes of a gzip file).
+	disk *countingReader
 }
 
 // Pcap and pcapng magic numbers, as the first four bytes of the file read big-endian.
@@ -70,6 +74,7 @@ func OpenFile(path string, dec *Decoder) (*File, error) {
 		return nil, err
 	}
 	c := &File{path: path, f: f, dec: dec, counter: &countingReader{r: f}}
+	c.disk = c.counter
 	c.br = bufio.NewReaderSize(c.counter, 1<<16)
 	if m, err := c.br.Peek(2); err == nil && m[0] == 0x1f && m[1] == 0x8b {
 		// gzip (tcpdump -z, rotated captures): read through it; offsets in errors
@@ -165,19 +170,36 @@ func (c *countingReader) Read(p []byte) (int, error) {
 // ReadFile opens a capture file and hands each packet to add, reusing pkt. On damage
 // it returns the error (file and offset) after add has seen every packet read before.
 func ReadFile(path string, dec *Decoder, pkt *flow.Packet, add func(*flow.Packet)) error {
+	return ReadFileProgress(path, dec, pkt, add, nil)
+}
+
+// progressEvery is how many packets pass between two progress calls.
+const progressEvery = 4096
+
+// ReadFileProgress is ReadFile that also tells progress, when not nil, how many bytes
+// of the file (as stored: compressed bytes of a gzip file) and how many packets it has
+// read, every few thousand packets and once at the end.
+func ReadFileProgress(path string, dec *Decoder, pkt *flow.Packet, add func(*flow.Packet), progress func(fileBytes int64, packets uint64)) error {
 	f, err := OpenFile(path, dec)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
+	var n uint64
 	for {
 		err := f.Next(pkt)
-		if err == io.EOF {
-			return nil
-		}
 		if err != nil {
+			if progress != nil {
+				progress(f.disk.n, n)
+			}
+			if err == io.EOF {
+				return nil
+			}
 			return err
 		}
 		add(pkt)
+		if n++; progress != nil && n%progressEvery == 0 {
+			progress(f.disk.n, n)
+		}
 	}
 }

@@ -153,6 +153,10 @@ type Builder struct {
 	summary   Summary
 	pairs     map[pairKey]*Pair
 	viol      map[pairKey]map[string]*Violation
+
+	// OnFlow, when set, is called with every flow after it is counted, its pair already
+	// chosen (the "(other)" pair past PairLimit). The flow is borrowed for the call.
+	OnFlow func(f *Flow)
 }
 
 // DefaultFlowLimit bounds the flows an audit lists by default: about 1 KiB each.
@@ -253,6 +257,9 @@ func (b *Builder) Add(r *flow.Record) {
 		port:      r.Server.Port(),
 	}
 	b.aggregate(&f)
+	if b.OnFlow != nil {
+		b.OnFlow(&f)
+	}
 	if len(b.flows) < b.FlowLimit {
 		b.flows = append(b.flows, f)
 	} else {

@@ -93,8 +93,8 @@ func certField(f *Flow, field func(*CertJSON) string) string {
 }
 
 // writeCSV writes a header row and one row per listed flow, each row as it is made.
-// Values are written as they are (spreadsheet formula prefixes are not escaped): names
-// and SNIs come from the capture, so open the file as data, not as a formula sheet.
+// Names and SNIs come from the capture, so every cell goes through CSVSafe: a
+// spreadsheet must not run a formula an attacker put in an SNI.
 func writeCSV(w io.Writer, a *Audit) error {
 	cw := csv.NewWriter(w)
 	if err := cw.Write(CSVColumns); err != nil {
@@ -103,7 +103,7 @@ func writeCSV(w io.Writer, a *Audit) error {
 	row := make([]string, len(csvColumns))
 	for i := range a.Flows {
 		for j, c := range csvColumns {
-			row[j] = c.value(&a.Flows[i])
+			row[j] = CSVSafe(c.value(&a.Flows[i]))
 		}
 		if err := cw.Write(row); err != nil {
 			return err
@@ -111,4 +111,15 @@ func writeCSV(w io.Writer, a *Audit) error {
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+// CSVSafe defuses spreadsheet formula injection (CWE-1236): a cell that starts with
+// "=", "+", "-", "@", a tab or a carriage return gets a leading apostrophe, which
+// spreadsheets read as "this is text" and do not show. Every other value is returned
+// as it is; no column the report writes legitimately starts with one of these.
+func CSVSafe(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
 }

@@ -11,7 +11,7 @@ import (
 )
 
 // Formats accepted by Write.
-var Formats = []string{"table", "json", "ndjson", "markdown", "csv"}
+var Formats = []string{"table", "json", "ndjson", "markdown", "csv", "html"}
 
 // Write renders the audit in format to w.
 func Write(w io.Writer, a *Audit, format string) error {
@@ -24,6 +24,8 @@ func Write(w io.Writer, a *Audit, format string) error {
 		return writeMarkdown(w, a)
 	case "csv":
 		return writeCSV(w, a)
+	case "html":
+		return WriteHTML(w, a, nil)
 	case "ndjson":
 		enc := json.NewEncoder(w)
 		for i := range a.Flows {
