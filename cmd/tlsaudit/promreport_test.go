@@ -2,17 +2,12 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -24,6 +19,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/tlsaudit/tlsaudit/internal/browsertest"
+	"github.com/tlsaudit/tlsaudit/internal/promtest"
 	"github.com/tlsaudit/tlsaudit/pkg/report"
 )
 
@@ -37,10 +33,7 @@ var counterSample = regexp.MustCompile(`(?m)^(tlsaudit_(?:flows|flow_bytes|viola
 // TLS versions, flows, bytes and violations that analyze gives for the capture, and
 // its html format must open cleanly in Chromium.
 func TestReportFromPrometheus(t *testing.T) {
-	promBin, err := exec.LookPath("prometheus")
-	if err != nil {
-		t.Skip("prometheus not installed (apt-get install prometheus; .ci/run does)")
-	}
+	promtest.NeedBinary(t, "prometheus")
 	demo := []string{"--names", filepath.Join(pcapDir, "demo-names.yaml"), filepath.Join(pcapDir, "demo-mix.pcapng")}
 	var recorded, errOut bytes.Buffer
 	if code := analyze(append([]string{"--format", "openmetrics"}, demo...), &recorded, &errOut, zerolog.Nop()); code != exitOK {
@@ -65,28 +58,8 @@ func TestReportFromPrometheus(t *testing.T) {
 	}))
 	defer metrics.Close()
 
-	dir := t.TempDir()
-	cfg := filepath.Join(dir, "prometheus.yml")
-	if err := os.WriteFile(cfg, fmt.Appendf(nil, "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: tlsaudit\n    static_configs:\n      - targets: [%q]\n",
-		metrics.Listener.Addr().String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	addr := loopbackPort(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	prom := exec.CommandContext(ctx, promBin, "--config.file="+cfg, "--storage.tsdb.path="+filepath.Join(dir, "data"), "--web.listen-address="+addr)
-	var promLog bytes.Buffer
-	prom.Stdout, prom.Stderr = &promLog, &promLog
-	if err := prom.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		cancel()
-		prom.Wait()
-		if t.Failed() {
-			t.Logf("prometheus log:\n%s", promLog.String())
-		}
-	}()
-	promURL := "http://" + addr
+	promURL := promtest.StartPrometheus(t, t.TempDir(), fmt.Sprintf("global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: tlsaudit\n    static_configs:\n      - targets: [%q]\n",
+		metrics.Listener.Addr().String()))
 	waitFor(t, "two scrapes at zero", func() bool { return zeroScrapes.Load() >= 2 })
 	live.Store(true)
 	waitFor(t, "two scrapes as recorded", func() bool { return liveScrapes.Load() >= 2 })
@@ -94,7 +67,7 @@ func TestReportFromPrometheus(t *testing.T) {
 	// extrapolate on the right (and the first sample, zero, bounds it on the left).
 	var last float64
 	waitFor(t, "the recorded counters queryable", func() bool {
-		last = promScalar(t, promURL, `max(timestamp(tlsaudit_flows_total)) and on() (max(tlsaudit_flows_total) > 0)`)
+		last = promScalar(promURL, `max(timestamp(tlsaudit_flows_total)) and on() (max(tlsaudit_flows_total) > 0)`)
 		return last > 0
 	})
 	at := time.UnixMilli(int64(last * 1000)).UTC().Format(time.RFC3339Nano)
@@ -150,17 +123,6 @@ func TestReportFromPrometheus(t *testing.T) {
 	p.CheckClean(t)
 }
 
-// loopbackPort returns a free 127.0.0.1 address for a server the test starts.
-func loopbackPort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 // waitFor polls cond every 200ms for up to a minute.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
@@ -172,32 +134,18 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Fatalf("timed out waiting for %s", what)
 }
 
-// promScalar runs an instant query through the HTTP API and returns the value of its
-// only sample, or 0 when it has none (or Prometheus is not up yet).
-func promScalar(t *testing.T, promURL, query string) float64 {
-	t.Helper()
-	resp, err := http.Get(promURL + "/api/v1/query?query=" + url.QueryEscape(query))
-	if err != nil {
+// promScalar runs an instant query and returns the value of its only sample, or 0
+// when it has none (or Prometheus is not up yet).
+func promScalar(promURL, query string) float64 {
+	r, err := promtest.Query(promURL, query)
+	if err != nil || len(r) != 1 {
 		return 0
 	}
-	defer resp.Body.Close()
-	var r struct {
-		Data struct {
-			Result []struct {
-				Value [2]any `json:"value"`
-			} `json:"result"`
-		} `json:"data"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil || len(r.Data.Result) != 1 {
-		return 0
-	}
-	s, _ := r.Data.Result[0].Value[1].(string)
-	f, _ := strconv.ParseFloat(s, 64)
-	return f
+	return r[0].Value
 }
 
 func TestReportUsage(t *testing.T) {
-	unreachable := "http://" + loopbackPort(t) // nothing listens there now
+	unreachable := "http://" + promtest.FreePort(t) // nothing listens there now
 	for _, tc := range []struct {
 		name string
 		args []string
