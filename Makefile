@@ -32,6 +32,12 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./pkg/...
 	$(GO) test -run '^$$' -bench 'BenchmarkAnalyze$$|BenchmarkTshark' -benchtime 2x -timeout 60m ./cmd/tlsaudit
 
+# tlsaudit analyze beside ndpiReader, tshark, tcpdump -r and cat on one generated corpus,
+# paired rounds; writes BENCHMARKS.md (needs time, libndpi-bin, tshark, tcpdump).
+.PHONY: bench-compare
+bench-compare:
+	bash scripts/bench-compare.sh
+
 # Throughput cost of the live agent on real traffic (root, iperf3): alternating runs
 # with and without each engine attached.
 bench-live:
