@@ -367,16 +367,22 @@ func (c *Cluster) IsServiceIP(addr netip.Addr) bool {
 // shares with them.
 func serviceNames(svcs []string, ns string) string {
 	if len(svcs) == 1 {
-		if n, ok := strings.CutPrefix(svcs[0], ns+"/"); ok {
-			return n
-		}
-		return svcs[0]
+		return inNamespace(svcs[0], ns)
 	}
 	out := make([]string, len(svcs))
 	for i, s := range svcs {
-		out[i] = strings.TrimPrefix(s, ns+"/")
+		out[i] = inNamespace(s, ns)
 	}
 	return strings.Join(out, ",")
+}
+
+// inNamespace is key ("namespace/name") without its namespace when that is ns. It
+// builds no string: lookups stay free of allocations.
+func inNamespace(key, ns string) string {
+	if len(key) > len(ns) && key[len(ns)] == '/' && key[:len(ns)] == ns {
+		return key[len(ns)+1:]
+	}
+	return key
 }
 
 // spanAtLocked finds the pod that held addr at time at: of the lifetimes that
