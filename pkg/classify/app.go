@@ -129,34 +129,6 @@ func combine(c, s side) result {
 	}
 }
 
-// streamRecognisers lists the TCP recognisers in priority order: when two
-// protocols both have positive evidence the first one wins. The more
-// specific recognisers (fixed magic bytes) come before the line-based ones.
-var streamRecognisers = [...]struct {
-	app App
-	fn  func(client, server []byte) result
-}{
-	{AppSSH, detectSSH},
-	{AppRDP, detectRDP},
-	{AppADB, detectADB},
-	{AppH2C, detectH2C},
-	{AppHTTP, detectHTTP},
-	{AppPostgreSQL, detectPostgreSQL},
-	{AppMySQL, detectMySQL},
-	{AppLDAP, detectLDAP},
-	{AppDNS, detectDNSStream},
-	{AppKafka, detectKafka},
-	{AppXMPP, detectXMPP},
-	{AppSMTP, detectSMTP},
-	{AppFTP, detectFTP},
-	{AppIMAP, detectIMAP},
-	{AppPOP3, detectPOP3},
-	{AppIRC, detectIRC},
-	{AppSOCKS, detectSOCKS},
-	{AppTelnet, detectTelnet},
-	{AppRedis, detectRedis},
-}
-
 // DetectStream recognises the protocol of a TCP connection from the first
 // bytes of each direction; client is the side that opened the connection.
 // Either slice may be empty or short; both are only read, never retained.
@@ -181,15 +153,7 @@ func DetectStream(client, server []byte) (app App, more bool) {
 		// client sent may still be.
 		server = nil
 	}
-	for i := range streamRecognisers {
-		switch streamRecognisers[i].fn(client, server) {
-		case resYes:
-			return streamRecognisers[i].app, false
-		case resMore:
-			more = true
-		}
-	}
-	return AppNone, more
+	return detectRegistered(client, server)
 }
 
 // DetectDatagram recognises a UDP exchange from the first datagram payload

@@ -1,0 +1,447 @@
+package classify
+
+// Recognisers of database and datastore protocols.
+
+// PostgreSQL (protocol 3, "Message Formats" of the PostgreSQL manual).
+
+// PostgreSQL request codes in the version field of the first message.
+const (
+	pgCancelRequest = 80877102
+	pgSSLRequest    = 80877103
+	pgGSSENCRequest = 80877104
+	pgProtocol30    = 3 << 16 // 196608
+	pgProtocol32    = 3<<16 | 2
+	pgMaxStartup    = 10000 // libpq and the server cap the startup packet
+)
+
+func detectPostgreSQL(client, server []byte) result {
+	return combine(pgClientSide(client), pgServerSide(server, 0))
+}
+
+// pgClientSide accepts the first frontend message: SSLRequest,
+// GSSENCRequest, CancelRequest, or a StartupMessage of protocol 3.0-3.2
+// whose NUL-terminated parameter pairs include "user".
+func pgClientSide(b []byte) side {
+	if len(b) == 0 {
+		return sideEmpty
+	}
+	if len(b) < 8 {
+		// Every first message is shorter than 64 KiB and its code starts
+		// with 0x00 0x03 or 0x04 0xd2.
+		if b[0] != 0 || (len(b) > 1 && b[1] != 0) {
+			return sideNo
+		}
+		if len(b) > 4 && b[4] != 0 && b[4] != 0x04 {
+			return sideNo
+		}
+		return sidePrefix
+	}
+	n := be32(b)
+	switch code := be32(b[4:]); {
+	case code == pgSSLRequest || code == pgGSSENCRequest:
+		if n == 8 {
+			return sideStrong
+		}
+		return sideNo
+	case code == pgCancelRequest:
+		// 16 bytes; protocol 3.2 allows secret keys up to 256 bytes.
+		if n >= 16 && n <= 12+256 {
+			return sideStrong
+		}
+		return sideNo
+	case code >= pgProtocol30 && code <= pgProtocol32:
+		if n < 8+5+1 || n > pgMaxStartup {
+			return sideNo
+		}
+	default:
+		return sideNo
+	}
+	end := int(n)
+	complete := len(b) >= end
+	if !complete {
+		end = len(b)
+	}
+	params := b[8:end]
+	user := false
+	for key := true; ; key = !key {
+		if len(params) == 0 {
+			if complete {
+				return sideNo // the terminating NUL is missing
+			}
+			return sidePrefix
+		}
+		if key && params[0] == 0 {
+			// The terminator: it must be the last byte of the message.
+			if !complete || len(params) != 1 || !user {
+				if !complete && len(params) == 1 {
+					return sidePrefix
+				}
+				return sideNo
+			}
+			return sideStrong
+		}
+		i := 0
+		for i < len(params) && params[i] != 0 {
+			c := params[i]
+			if key && !(isAlpha(c) || isDigit(c) || c == '_' || c == '.' || c == '-') {
+				return sideNo
+			}
+			if !key && c < 0x20 && c != '\t' {
+				return sideNo
+			}
+			i++
+		}
+		if i == len(params) {
+			if complete {
+				return sideNo
+			}
+			return sidePrefix
+		}
+		if key && string(params[:i]) == "user" {
+			user = true
+		}
+		params = params[i+1:]
+	}
+}
+
+// pgServerSide accepts the first backend bytes: the one-byte answer to
+// SSLRequest or GSSENCRequest ('S', 'N', 'G'), an authentication request
+// ('R') or an ErrorResponse ('E'). An ErrorResponse whose first field is a
+// severity is conclusive alone; depth stops the recursion after an 'N'.
+func pgServerSide(b []byte, depth int) side {
+	if len(b) == 0 {
+		return sideEmpty
+	}
+	switch b[0] {
+	case 'S', 'G':
+		// TLS or GSSAPI follows; nothing more to check in clear text.
+		return sideWeak
+	case 'N':
+		if depth > 0 {
+			return sideNo
+		}
+		if len(b) == 1 {
+			return sideWeak
+		}
+		return pgServerSide(b[1:], depth+1)
+	case 'R', 'E':
+	default:
+		return sideNo
+	}
+	if len(b) < 5 {
+		return sidePrefix
+	}
+	n := be32(b[1:])
+	if b[0] == 'R' {
+		if n < 8 || n > 2048 {
+			return sideNo
+		}
+		if len(b) < 9 {
+			return sidePrefix
+		}
+		// AuthenticationOk (0) up to SASLFinal (12); 1, 4 and 6 are gone.
+		switch be32(b[5:]) {
+		case 0, 2, 3, 5, 7, 8, 9, 10, 11, 12:
+			return sideWeak
+		}
+		return sideNo
+	}
+	if n < 5 || n > 8192 {
+		return sideNo
+	}
+	// ErrorResponse: fields of a type byte and a C string; the first one is
+	// S (localised severity) or, from 9.6, usually S as well.
+	f := b[5:]
+	if len(f) == 0 {
+		return sidePrefix
+	}
+	if f[0] != 'S' && f[0] != 'V' {
+		return sideNo
+	}
+	for _, sev := range [...]string{"ERROR\x00", "FATAL\x00", "PANIC\x00"} {
+		switch matchLit(f[1:], sev, false) {
+		case 1:
+			return sideStrong
+		case 0:
+			return sidePrefix
+		}
+	}
+	// A localised severity: printable text up to the NUL.
+	for i := 1; i < len(f) && i < 64; i++ {
+		if f[i] == 0 {
+			return sideWeak
+		}
+		if f[i] < 0x20 {
+			return sideNo
+		}
+	}
+	if len(f) < 64 {
+		return sidePrefix
+	}
+	return sideNo
+}
+
+// MySQL / MariaDB (client/server protocol, "Connection Phase").
+
+// MySQL capability flags.
+const (
+	mysqlClientProtocol41 = 0x0200
+	mysqlClientSSL        = 0x0800
+)
+
+func detectMySQL(client, server []byte) result {
+	return combine(mysqlClientSide(client), mysqlServerSide(server))
+}
+
+// mysqlGreeting parses the server's Protocol::HandshakeV10 packet. st is
+// sideStrong for a full valid greeting; end is the offset after the packet
+// and caps the lower capability flags.
+func mysqlGreeting(b []byte) (st side, end int, caps int) {
+	if len(b) == 0 {
+		return sideEmpty, 0, 0
+	}
+	if len(b) < 4 {
+		if len(b) > 2 && b[2] != 0 {
+			return sideNo, 0, 0
+		}
+		return sidePrefix, 0, 0
+	}
+	n := le24(b)
+	if b[3] != 0 || n < 1+2+4+8+1+2 || n > 1024 {
+		return sideNo, 0, 0
+	}
+	end = 4 + n
+	p := b[4:]
+	if len(p) > n {
+		p = p[:n]
+	}
+	if len(p) == 0 {
+		return sidePrefix, 0, 0
+	}
+	if p[0] != 10 {
+		return sideNo, 0, 0
+	}
+	// server_version: a NUL-terminated printable string that starts with
+	// a digit ("8.0.36", "5.5.5-10.11.6-MariaDB").
+	i := 1
+	for ; i < len(p) && p[i] != 0; i++ {
+		if !isPrintable(p[i]) || (i == 1 && !isDigit(p[i])) || i > 64 {
+			return sideNo, 0, 0
+		}
+	}
+	if i >= len(p) {
+		return sidePrefix, 0, 0
+	}
+	if i == 1 {
+		return sideNo, 0, 0
+	}
+	// thread id (4), auth-plugin-data-part-1 (8), filler 0x00,
+	// capability_flags_1 (2).
+	f := i + 1 + 4 + 8
+	if f+3 > len(p) {
+		if len(p) == n {
+			return sideNo, 0, 0
+		}
+		if f < len(p) && p[f] != 0 {
+			return sideNo, 0, 0
+		}
+		return sidePrefix, 0, 0
+	}
+	if p[f] != 0 {
+		return sideNo, 0, 0
+	}
+	return sideStrong, end, le16(p[f+1:])
+}
+
+// mysqlServerSide accepts a HandshakeV10 greeting.
+func mysqlServerSide(b []byte) side {
+	st, _, _ := mysqlGreeting(b)
+	return st
+}
+
+// mysqlClientSide accepts the client's first packet, a HandshakeResponse41
+// or SSLRequest: sequence 1, CLIENT_PROTOCOL_41 and a zero filler. The
+// filler is 23 bytes; MariaDB puts its extended capabilities in the last 4,
+// so only the first 19 must be zero.
+func mysqlClientSide(b []byte) side {
+	if len(b) == 0 {
+		return sideEmpty
+	}
+	if len(b) >= 4 && (le24(b) < 32 || le24(b) > 1<<16 || b[3] != 1) {
+		return sideNo
+	}
+	if len(b) >= 6 && le16(b[4:])&mysqlClientProtocol41 == 0 {
+		return sideNo
+	}
+	// payload: capability flags (4), max packet size (4), character set
+	// (1), filler (23 bytes).
+	for i := 4 + 9; i < 4+28; i++ {
+		if i >= len(b) {
+			return sidePrefix
+		}
+		if b[i] != 0 {
+			return sideNo
+		}
+	}
+	return sideStrong
+}
+
+// Redis (RESP, https://redis.io/docs/latest/develop/reference/protocol-spec/).
+
+// redisInline are the inline commands accepted, each only with a reply in
+// RESP; they prove nothing alone.
+var redisInline = [...]command{
+	{"PING", argAny, sideWeak},
+	{"INFO", argAny, sideWeak},
+	{"HELLO", argAny, sideWeak},
+	{"ECHO", argYes, sideWeak},
+	{"SELECT", argYes, sideWeak},
+	{"DBSIZE", argNo, sideWeak},
+	{"MONITOR", argNo, sideWeak},
+	{"KEYS", argYes, sideWeak},
+	{"SCAN", argYes, sideWeak},
+	{"CLIENT", argYes, sideWeak},
+	{"CONFIG", argYes, sideWeak},
+	{"CLUSTER", argYes, sideWeak},
+	{"COMMAND", argAny, sideWeak},
+	{"ROLE", argNo, sideWeak},
+	{"FLUSHALL", argAny, sideWeak},
+	{"SUBSCRIBE", argYes, sideWeak},
+	{"PSUBSCRIBE", argYes, sideWeak},
+	{"GET", argYes, sideWeak},
+	{"SET", argYes, sideWeak},
+	{"DEL", argYes, sideWeak},
+}
+
+func detectRedis(client, server []byte) result {
+	return combine(redisClientSide(client), redisServerSide(server))
+}
+
+// respInt reads "<digits>\r\n" at the start of b, at most maxDigits digits.
+// It returns the value, the bytes after it, and sidePrefix/sideNo/sideWeak.
+func respInt(b []byte, maxDigits int) (v int, rest []byte, st side) {
+	i := 0
+	for ; i < len(b) && isDigit(b[i]); i++ {
+		if i >= maxDigits {
+			return 0, nil, sideNo
+		}
+		v = v*10 + int(b[i]-'0')
+	}
+	switch {
+	case i == len(b):
+		return 0, nil, sidePrefix
+	case i == 0 || b[i] != '\r':
+		return 0, nil, sideNo
+	case i+1 == len(b):
+		return 0, nil, sidePrefix
+	case b[i+1] != '\n':
+		return 0, nil, sideNo
+	}
+	return v, b[i+2:], sideWeak
+}
+
+// redisClientSide accepts a RESP array of bulk strings whose first element
+// is a command name ("*1\r\n$4\r\nPING\r\n"), which proves Redis alone, or
+// a known inline command.
+func redisClientSide(b []byte) side {
+	if len(b) == 0 {
+		return sideEmpty
+	}
+	if b[0] != '*' {
+		return commandSide(b, redisInline[:])
+	}
+	n, rest, st := respInt(b[1:], 7)
+	if st != sideWeak {
+		return st
+	}
+	if n == 0 {
+		return sideNo
+	}
+	if len(rest) == 0 {
+		return sidePrefix
+	}
+	if rest[0] != '$' {
+		return sideNo
+	}
+	l, rest, st := respInt(rest[1:], 2)
+	if st != sideWeak {
+		return st
+	}
+	if l == 0 || l > 32 {
+		return sideNo
+	}
+	for i := 0; i < l+2; i++ {
+		if i >= len(rest) {
+			return sidePrefix
+		}
+		c := rest[i]
+		switch {
+		case i == l && c != '\r', i == l+1 && c != '\n':
+			return sideNo
+		case i == 0 && !isAlpha(c):
+			return sideNo
+		case i > 0 && i < l && !isAlpha(c) && !isDigit(c) && c != '.' && c != '_' && c != '-' && c != '|':
+			return sideNo
+		}
+	}
+	return sideStrong
+}
+
+// redisServerSide accepts a first RESP reply line. Errors that only Redis
+// sends unasked ("-DENIED Redis is running in protected mode", "-NOAUTH")
+// prove Redis alone.
+func redisServerSide(b []byte) side {
+	if len(b) == 0 {
+		return sideEmpty
+	}
+	switch b[0] {
+	case '+', '-', ':', '$', '*', '_', '%', '#', ',', '(', '=', '~', '>', '|', '!':
+	default:
+		return sideNo
+	}
+	for _, s := range [...]string{"-DENIED Redis ", "-NOAUTH ", "-WRONGPASS "} {
+		if hasPrefix(b, s) {
+			return sideStrong
+		}
+	}
+	ln, _, st := nextLine(b, maxLine)
+	if st == lineBad || !isTextLine(ln) {
+		return sideNo
+	}
+	if st == lineShort {
+		return sidePrefix
+	}
+	// RESP lines end in CRLF.
+	if len(b) <= len(ln)+1 || b[len(ln)] != '\r' {
+		return sideNo
+	}
+	body := ln[1:]
+	switch b[0] {
+	case ':', '$', '*', '%', '~', '>', '|', '(':
+		if len(body) > 0 && body[0] == '-' {
+			body = body[1:]
+		}
+		if len(body) == 0 || len(body) > 20 {
+			return sideNo
+		}
+		for _, c := range body {
+			if !isDigit(c) {
+				return sideNo
+			}
+		}
+	case '+', '-':
+		// "+OK", "+PONG", "-ERR unknown command": a status word first.
+		if len(body) == 0 || !isAlpha(body[0]) {
+			return sideNo
+		}
+		// POP3 says "+OK " followed by a text; Redis's "+OK" stands alone.
+		if hasPrefix(body, "OK ") {
+			return sideNo
+		}
+	case '_':
+		if len(body) != 0 {
+			return sideNo
+		}
+	}
+	return sideWeak
+}
