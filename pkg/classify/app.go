@@ -55,6 +55,30 @@ const (
 	// AppADB is the Android Debug Bridge over TCP (adbd, port 5555): a remote
 	// shell, in clear unless both ends switch to TLS with STLS.
 	AppADB
+	// AppSyslog is syslog (RFC 5424, RFC 3164) over UDP, or over TCP with
+	// RFC 6587 framing.
+	AppSyslog
+	// AppSNMP is SNMP v1, v2c and v3 (RFC 3416, RFC 3412); SNMPv3 with
+	// privacy is encrypted.
+	AppSNMP
+	// AppNTP is NTP v3/v4 (RFC 5905); with NTS (RFC 8915) it is encrypted.
+	AppNTP
+	// AppNetFlow is flow export: NetFlow v5, v9 (RFC 3954) and IPFIX (RFC 7011).
+	AppNetFlow
+	// AppStatsd is the statsd metrics protocol and its DogStatsD extensions.
+	AppStatsd
+	// AppRADIUS is RADIUS authentication and accounting (RFC 2865, RFC 2866).
+	AppRADIUS
+	// AppKerberos is a Kerberos KDC exchange (RFC 4120): names in clear,
+	// secrets encrypted, so the flow is encrypted.
+	AppKerberos
+	// AppTFTP is the Trivial File Transfer Protocol (RFC 1350).
+	AppTFTP
+	// AppSIP is the Session Initiation Protocol (RFC 3261).
+	AppSIP
+	// AppMemcached is memcached's text, meta and binary protocols, over TCP
+	// and UDP.
+	AppMemcached
 
 	numApps // keep last
 )
@@ -81,6 +105,16 @@ var appNames = [numApps]string{
 	AppSOCKS:      "socks",
 	AppTelnet:     "telnet",
 	AppADB:        "adb",
+	AppSyslog:     "syslog",
+	AppSNMP:       "snmp",
+	AppNTP:        "ntp",
+	AppNetFlow:    "netflow",
+	AppStatsd:     "statsd",
+	AppRADIUS:     "radius",
+	AppKerberos:   "kerberos",
+	AppTFTP:       "tftp",
+	AppSIP:        "sip",
+	AppMemcached:  "memcached",
 }
 
 // String returns the lower-case protocol name used in reports and metrics

@@ -47,7 +47,17 @@ func (c *Classifier) datagram(in *Input) (Verdict, bool) {
 	if wireGuard(cl) || wireGuard(sv) {
 		return Verdict{Class: ClassEncrypted, AppOther: "wireguard"}, true
 	}
-	if in.Final || (!in.ClientMore && !in.ServerMore) {
+	noMore := in.Final || (!in.ClientMore && !in.ServerMore)
+	app, cls, more := detectDatagramRegistered(cl, sv)
+	switch {
+	case app != AppNone:
+		return Verdict{Class: cls, App: app}, true
+	case more && !noMore:
+		return Verdict{}, false
+	case readableDatagram(cl) || readableDatagram(sv):
+		return Verdict{Class: ClassPlaintext}, true
+	}
+	if noMore {
 		if len(cl) == 0 && len(sv) == 0 {
 			return Verdict{Reason: ReasonNoPayload}, true
 		}
@@ -272,4 +282,13 @@ func midstreamTLS(b []byte) bool {
 		b = b[recordHeaderLen+l:]
 	}
 	return n >= 2
+}
+
+// maxDatagramText bounds the bytes of a datagram that readableDatagram scans.
+const maxDatagramText = 512
+
+// readableDatagram reports whether a datagram is readable text: its first
+// bytes, up to maxDatagramText, pass ReadableText.
+func readableDatagram(d []byte) bool {
+	return ReadableText(d[:min(len(d), maxDatagramText)])
 }

@@ -445,3 +445,177 @@ func redisServerSide(b []byte) side {
 	}
 	return sideWeak
 }
+
+// memcached (protocol.txt of memcached: text protocol, meta commands, the
+// UDP frame header; protocol_binary.h for the binary protocol).
+
+// memcachedStorage are the storage commands "cmd key flags exptime bytes
+// [noreply]" (cas adds a cas unique), conclusive alone.
+var memcachedStorage = [...]string{"set", "add", "replace", "append", "prepend", "cas"}
+
+// memcachedCommands are the other text commands; alone they are only
+// consistent, the reply must agree.
+var memcachedCommands = [...]command{
+	{"GETS", argYes, sideWeak}, {"GET", argYes, sideWeak}, {"GATS", argYes, sideWeak},
+	{"GAT", argYes, sideWeak}, {"DELETE", argYes, sideWeak}, {"INCR", argYes, sideWeak},
+	{"DECR", argYes, sideWeak}, {"TOUCH", argYes, sideWeak}, {"STATS", argAny, sideWeak},
+	{"VERSION", argNo, sideWeak}, {"FLUSH_ALL", argAny, sideWeak}, {"VERBOSITY", argYes, sideWeak},
+	{"MG", argYes, sideWeak}, {"MS", argYes, sideWeak}, {"MD", argYes, sideWeak},
+	{"MA", argYes, sideWeak}, {"MN", argNo, sideWeak}, {"ME", argYes, sideWeak},
+}
+
+// memcachedClientSide judges the first text command. Commands are lower
+// case (protocol.txt, "Commands"): an upper-case line is not memcached.
+func memcachedClientSide(b []byte) side {
+	if len(b) == 0 {
+		return sideEmpty
+	}
+	if b[0] < 'a' || b[0] > 'z' {
+		return sideNo
+	}
+	ln, _, st := nextLine(b, maxLine)
+	if st == lineBad || !isTextLine(ln) {
+		return sideNo
+	}
+	for _, c := range memcachedStorage {
+		if m := matchLit(ln, c+" ", false); m == 0 {
+			return partialLine(st)
+		} else if m == 1 {
+			return memcachedStorageLine(ln[len(c)+1:], c == "cas", st)
+		}
+	}
+	return commandSide(b, memcachedCommands[:])
+}
+
+// memcachedStorageLine checks "key flags exptime bytes [cas] [noreply]":
+// a key of up to 250 printable characters and decimal numbers.
+func memcachedStorageLine(args []byte, cas bool, st lineStatus) side {
+	want := 4
+	if cas {
+		want = 5
+	}
+	fields := 0
+	for len(args) > 0 {
+		end := len(args)
+		for i, c := range args {
+			if c == ' ' {
+				end = i
+				break
+			}
+		}
+		f := args[:end]
+		switch {
+		case fields == 0 && (len(f) == 0 || len(f) > 250):
+			return sideNo
+		case fields > 0 && fields < want && !isStatsdNumber(f):
+			return sideNo
+		case fields == want && string(f) != "noreply", fields > want:
+			return sideNo
+		}
+		fields++
+		if end == len(args) {
+			break
+		}
+		args = args[end+1:]
+	}
+	if fields < want {
+		return partialLine(st)
+	}
+	return completeLine(st)
+}
+
+// memcachedReplies are the first words of text replies.
+var memcachedReplies = [...]command{
+	{"VALUE", argYes, sideStrong}, {"END", argNo, sideStrong}, {"STORED", argNo, sideStrong},
+	{"NOT_STORED", argNo, sideStrong}, {"EXISTS", argNo, sideStrong}, {"NOT_FOUND", argNo, sideStrong},
+	{"DELETED", argNo, sideStrong}, {"TOUCHED", argNo, sideStrong}, {"STAT", argYes, sideStrong},
+	{"VERSION", argYes, sideStrong}, {"CLIENT_ERROR", argAny, sideWeak}, {"SERVER_ERROR", argAny, sideWeak},
+	{"HD", argAny, sideWeak}, {"VA", argYes, sideWeak}, {"EN", argNo, sideWeak}, {"NF", argAny, sideWeak},
+	{"NS", argAny, sideWeak}, {"EX", argAny, sideWeak}, {"MN", argNo, sideWeak},
+}
+
+// memcachedServerSide judges the first reply; it is only consistent with
+// memcached (its words are common), the command decides.
+func memcachedServerSide(b []byte) side {
+	if s := commandSide(b, memcachedReplies[:]); s == sideStrong {
+		return sideWeak
+	} else {
+		return s
+	}
+}
+
+// memcachedBinary judges a binary-protocol header (24 bytes): the magic
+// (0x80 request, 0x81 response), data type 0, and a total body that holds
+// the key and extras.
+func memcachedBinary(b []byte, magic byte) side {
+	if len(b) == 0 {
+		return sideEmpty
+	}
+	if b[0] != magic {
+		return sideNo
+	}
+	if len(b) < 24 {
+		return sidePrefix
+	}
+	keyLen, extras, dataType, body := be16(b[2:]), int(b[4]), b[5], be32(b[8:])
+	if dataType != 0 || extras > 20 || uint32(keyLen+extras) > body || body > 1<<20 {
+		return sideNo
+	}
+	return sideWeak
+}
+
+// detectMemcached recognises memcached over TCP: a text command and reply
+// (a storage command is conclusive alone), or a binary request answered
+// by a response with the same opcode and opaque.
+func detectMemcached(client, server []byte) result {
+	if len(client) > 0 && client[0] == 0x80 {
+		r := combine(memcachedBinary(client, 0x80), memcachedBinary(server, 0x81))
+		if r == resYes && (len(client) < 24 || len(server) < 24 || client[1] != server[1] || be32(client[12:]) != be32(server[12:])) {
+			return resNo
+		}
+		return r
+	}
+	return combine(memcachedClientSide(client), memcachedServerSide(server))
+}
+
+// memcachedUDPHeader is the frame header of memcached over UDP: request
+// ID, sequence number, total datagrams, reserved 0 (protocol.txt, "UDP
+// protocol").
+const memcachedUDPHeader = 8
+
+// memcachedFrame checks the frame header of a datagram and returns what
+// follows it. A request is a single datagram: sequence 0 of 1.
+func memcachedFrame(b []byte, request bool) (id int, text []byte, ok bool) {
+	if len(b) <= memcachedUDPHeader || b[6] != 0 || b[7] != 0 {
+		return 0, nil, false
+	}
+	seq, total := be16(b[2:]), be16(b[4:])
+	if total == 0 || seq >= total || (request && total != 1) {
+		return 0, nil, false
+	}
+	return be16(b), b[memcachedUDPHeader:], true
+}
+
+// detectMemcachedDatagram recognises memcached over UDP: a framed text
+// command, and a framed reply with the same request ID.
+func detectMemcachedDatagram(client, server []byte) (result, Class) {
+	c, s := sideEmpty, sideEmpty
+	cid, ct, cok := memcachedFrame(client, true)
+	if len(client) > 0 {
+		c = sideNo
+		if cok {
+			c = memcachedClientSide(ct)
+		}
+	}
+	if len(server) > 0 {
+		sid, st, sok := memcachedFrame(server, false)
+		s = sideNo
+		if sok && (!cok || sid == cid) {
+			s = memcachedServerSide(st)
+		}
+	}
+	if c == sidePrefix || s == sidePrefix {
+		return resNo, ClassUnknown // a datagram is whole
+	}
+	return combine(c, s), ClassPlaintext
+}

@@ -133,6 +133,16 @@ func isTextLine(ln []byte) bool {
 	return true
 }
 
+// isTextBlock is isTextLine that also allows CR and LF.
+func isTextBlock(b []byte) bool {
+	for _, c := range b {
+		if (c < 0x20 && c != '\t' && c != '\r' && c != '\n') || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
 // startsLikeTLS reports whether b starts like TLS rather than plaintext:
 // a record header (content type 20-24, major version 3, minor version
 // 0-4; RFC 8446 §5.1) or an SSLv2-format CLIENT-HELLO (RFC 6101 E.2).

@@ -239,7 +239,7 @@ func TestDetectStream(t *testing.T) {
 		{name: "HTTP unknown method", client: "GETX / HTTP/1.1\r\n", want: AppNone, more: true},
 		{name: "HTTP unknown method answered", client: "RPC_IN_DATA /rpc/rpcproxy.dll HTTP/1.1\r\n", server: "HTTP/1.1 200 Success\r\n", want: AppHTTP},
 		{name: "HTTP unknown method, SMTP answer", client: "GETX / HTTP/1.1\r\n", server: "220 mx ESMTP\r\n", want: AppNone},
-		{name: "SIP is not HTTP", client: "OPTIONS sip:probe@edge.test SIP/2.0\r\n", server: "SIP/2.0 200 OK\r\n", want: AppNone},
+		{name: "SIP is not HTTP", client: "OPTIONS sip:probe@edge.test SIP/2.0\r\n", server: "SIP/2.0 200 OK\r\n", want: AppSIP},
 		{name: "RTSP is not HTTP", client: "DESCRIBE rtsp://cam/1 RTSP/1.0\r\n", server: "RTSP/1.0 200 OK\r\n", want: AppNone},
 		{name: "HTTP lower-case method", client: "post / HTTP/1.1\r\n", want: AppNone},
 		// "GET key" is also a Redis inline command: only a reply decides.

@@ -51,7 +51,17 @@ var registry = [...]recogniser{
 	{AppIRC, "chat", "RFC 2812 §3.1; IRCv3 capability negotiation", "NICK/USER/CAP/PASS and a server prefix or numeric reply", verdictStartTLS + " (STARTTLS, numeric 670)", detectIRC, nil},
 	{AppSOCKS, "tunnel", "RFC 1928; SOCKS4/4a", "a SOCKS greeting and its reply; the tunnelled connection is then classified itself", "what the tunnelled connection is, `via: socks`", detectSOCKS, nil},
 	{AppTelnet, "remote", "RFC 854, RFC 855", "two Telnet option negotiations (IAC DO/DONT/WILL/WONT/SB)", verdictClear, detectTelnet, nil},
+	{AppSIP, "voice", "RFC 3261 §7.1, §7.2", "a Request-Line with a known method and a sip:/sips:/tel: URI, or a Status-Line `SIP/2.0 ddd`", verdictClear, detectSIPStream, detectSIPDatagram},
+	{AppKerberos, "auth", "RFC 4120 §5.4.1, §5.4.2, §5.9.1, §7.2.2", "AS-REQ/TGS-REQ and AS-REP/TGS-REP/KRB-ERROR with pvno 5 and the msg-type of their application tag", "`encrypted`: principal names and realms cross in clear, tickets, authenticators and keys are encrypted", detectKerberosStream, detectKerberosDatagram},
+	{AppSyslog, "logging", "RFC 5424 §6; RFC 3164 §4.1; RFC 6587 §3.4", "a PRI `<0-191>` and an RFC 5424 (`1 ` and a timestamp) or RFC 3164 (`Mmm dd hh:mm:ss`) header, octet-counted or LF-framed over TCP; nothing back from the receiver", verdictClear, detectSyslogStream, detectSyslogDatagram},
+	{AppMemcached, "db", "memcached `protocol.txt`; `protocol_binary.h`", "a storage command (`set key flags exptime bytes`), or another command answered by a memcached reply; binary request/response with the same opcode and opaque; over UDP the 8-byte frame header", verdictClear, detectMemcached, detectMemcachedDatagram},
 	{AppRedis, "db", "redis.io RESP2/RESP3 specification", "a RESP array of bulk strings with a known command, or an inline command; a RESP reply", verdictClear, detectRedis, nil},
+	{AppSNMP, "mgmt", "RFC 1157 §4; RFC 3416 §3; RFC 3412 §6", "a BER message filling the datagram: version 0/1 with a community string and a PDU (0xa0-0xa8), or version 3 with msgGlobalData and security parameters", "`plaintext` (v1, v2c: the community crosses in clear and is never stored; v3 noAuthNoPriv/authNoPriv); `encrypted` for SNMPv3 authPriv", nil, detectSNMP},
+	{AppNTP, "mgmt", "RFC 5905 §7.3, §8; RFC 7822; RFC 8915 §5.6", "a 48-byte header of version 3/4, mode 1-5, stratum ≤ 16, then a MAC or extension fields exactly; a response whose origin timestamp is the request's transmit timestamp (a lone packet is not enough)", "`plaintext`; `encrypted` with an NTS Authenticator and Encrypted Extension Fields", nil, detectNTP},
+	{AppNetFlow, "mgmt", "Cisco NetFlow v5 format; RFC 3954 §5; RFC 7011 §3", "an export datagram of version 5 (24 + 48 × count bytes), 9 or 10 (IPFIX, length field equal to the datagram) whose FlowSets/Sets fill it exactly; nothing back", verdictClear, nil, detectNetFlow},
+	{AppRADIUS, "auth", "RFC 2865 §3, §5; RFC 2866 §3; RFC 5176 §2.3", "a request (Access-, Accounting-, Status-Server, CoA/Disconnect) whose attributes fill its Length exactly, and a reply with its identifier", "`plaintext`: attributes cross in clear; the MD5 hiding of User-Password is not encryption", nil, detectRADIUS},
+	{AppTFTP, "files", "RFC 1350 §4, §5; RFC 2347 §2", "RRQ/WRQ with a filename and mode netascii/octet/mail; a transfer's DATA block 1 acknowledged by ACK 1, or an OACK", verdictClear, nil, detectTFTP},
+	{AppStatsd, "logging", "statsd `docs/metric_types.md`; DogStatsD datagram format", "datagrams whose every line is `name:value|type` (c, g, ms, h, s, d) with optional `|@rate`, `|#tags`, or a DogStatsD event/service check; nothing back", verdictClear, nil, detectStatsd},
 }
 
 // detectRegistered walks the stream recognisers of the registry; see
@@ -70,4 +80,30 @@ func detectRegistered(client, server []byte) (app App, more bool) {
 		}
 	}
 	return AppNone, more
+}
+
+// detectDatagramRegistered walks the datagram recognisers of the registry
+// over the first datagram of each direction: the first protocol with
+// positive evidence, and the class its recogniser gives the exchange. more
+// is true when a recogniser needs the other direction to decide.
+func detectDatagramRegistered(client, server []byte) (app App, cls Class, more bool) {
+	for i := range registry {
+		r := &registry[i]
+		if r.datagram == nil {
+			continue
+		}
+		switch res, c := r.datagram(client, server); res {
+		case resYes:
+			return r.app, c, false
+		case resMore:
+			more = true
+		}
+	}
+	return AppNone, ClassUnknown, more
+}
+
+// encryptedApp reports whether a protocol recognised over TCP protects its
+// content itself (its registry verdict is not plaintext).
+func encryptedApp(app App) bool {
+	return app == AppKerberos
 }

@@ -35,6 +35,9 @@ func protocolsMarkdown() []byte {
 			tr = append(tr, "udp")
 		}
 		cells := []string{"`" + r.app.String() + "`", strings.Join(tr, ", "), r.family, r.spec, r.evidence, r.verdict}
+		for j, c := range cells {
+			cells[j] = strings.ReplaceAll(c, "|", `\|`) // a bar inside a cell ends it
+		}
 		b.WriteString("| " + strings.Join(cells, " | ") + " |\n")
 	}
 	return b.Bytes()
@@ -73,8 +76,8 @@ func TestRegistry(t *testing.T) {
 		if _, err := os.Stat(r.family + ".go"); err != nil {
 			t.Errorf("%s: family %q has no file: %v", name, r.family, err)
 		}
-		if r.spec == "" || r.evidence == "" || r.verdict == "" || strings.Contains(r.evidence+r.verdict, "|") {
-			t.Errorf("%s: spec, evidence or verdict missing, or a '|' that breaks the table", name)
+		if r.spec == "" || r.evidence == "" || r.verdict == "" {
+			t.Errorf("%s: spec, evidence or verdict missing", name)
 		}
 		if r.stream == nil && r.datagram == nil {
 			t.Errorf("%s: no recogniser", name)

@@ -165,6 +165,8 @@ func (c *Classifier) stream(in *Input) (Verdict, bool) {
 	switch {
 	case app == AppSSH:
 		return Verdict{Class: ClassSSH, App: AppSSH}, true
+	case encryptedApp(app):
+		return Verdict{Class: ClassEncrypted, App: app}, true
 	case app == AppSOCKS:
 		return c.socks(in, noMore)
 	case app != AppNone:
