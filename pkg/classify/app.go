@@ -79,6 +79,26 @@ const (
 	// AppMemcached is memcached's text, meta and binary protocols, over TCP
 	// and UDP.
 	AppMemcached
+	// AppMQTT is MQTT 3.1, 3.1.1 and 5.0.
+	AppMQTT
+	// AppNATS is the NATS client protocol; with tls_required in the
+	// server's INFO the connection continues in TLS.
+	AppNATS
+	// AppAMQP is AMQP 0-9-1 and 1.0; AMQP 1.0 can switch to TLS with its
+	// TLS protocol header.
+	AppAMQP
+	// AppSTOMP is STOMP 1.0-1.2.
+	AppSTOMP
+	// AppNSQ is the NSQ TCP protocol (V2).
+	AppNSQ
+	// AppGearman is Gearman's binary protocol.
+	AppGearman
+	// AppMongoDB is the MongoDB wire protocol.
+	AppMongoDB
+	// AppCassandra is the Cassandra CQL native protocol v3-v5.
+	AppCassandra
+	// AppZooKeeper is the ZooKeeper client protocol.
+	AppZooKeeper
 
 	numApps // keep last
 )
@@ -115,6 +135,15 @@ var appNames = [numApps]string{
 	AppTFTP:       "tftp",
 	AppSIP:        "sip",
 	AppMemcached:  "memcached",
+	AppMQTT:       "mqtt",
+	AppNATS:       "nats",
+	AppAMQP:       "amqp",
+	AppSTOMP:      "stomp",
+	AppNSQ:        "nsq",
+	AppGearman:    "gearman",
+	AppMongoDB:    "mongodb",
+	AppCassandra:  "cassandra",
+	AppZooKeeper:  "zookeeper",
 }
 
 // String returns the lower-case protocol name used in reports and metrics

@@ -619,3 +619,250 @@ func detectMemcachedDatagram(client, server []byte) (result, Class) {
 	}
 	return combine(c, s), ClassPlaintext
 }
+
+// MongoDB wire protocol (MongoDB manual, "MongoDB Wire Protocol": standard
+// message header, OP_MSG, OP_QUERY, OP_REPLY, OP_COMPRESSED).
+
+// MongoDB opcodes.
+const (
+	mongoOpReply      = 1
+	mongoOpQuery      = 2004
+	mongoOpCompressed = 2012
+	mongoOpMsg        = 2013
+)
+
+// mongoHeader reads the 16-byte header: messageLength, requestID,
+// responseTo and opCode, all little-endian.
+func mongoHeader(b []byte) (length, reqID, respTo, op uint32) {
+	return le32(b), le32(b[4:]), le32(b[8:]), le32(b[12:])
+}
+
+func le32(b []byte) uint32 {
+	return uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
+}
+
+// mongoClientSide judges the first request: OP_MSG with flagBits that
+// define only bits 0, 1 and 16 and a body section (kind 0) whose BSON
+// document fits the message, or OP_QUERY on a "<db>.$cmd" collection, or
+// OP_COMPRESSED; responseTo is 0.
+func mongoClientSide(b []byte) side {
+	if len(b) == 0 {
+		return sideEmpty
+	}
+	// A first request (hello, a command) is far below 1 MiB: the length's
+	// two high bytes are small, and responseTo is zero.
+	if len(b) > 2 && b[2] >= 0x10 || len(b) > 3 && b[3] != 0 {
+		return sideNo
+	}
+	for i := 8; i < min(len(b), 12); i++ {
+		if b[i] != 0 {
+			return sideNo
+		}
+	}
+	if len(b) < 16 {
+		return sidePrefix
+	}
+	n, _, respTo, op := mongoHeader(b)
+	if n < 21 || respTo != 0 {
+		return sideNo
+	}
+	body := b[16:min(len(b), int(n))]
+	switch op {
+	case mongoOpMsg:
+		if len(body) < 9 {
+			return sidePrefix
+		}
+		flags, kind, doc := le32(body), body[4], le32(body[5:])
+		if flags&^0x10003 != 0 || kind != 0 || doc < 5 || 16+5+doc > n {
+			return sideNo
+		}
+		return sideStrong
+	case mongoOpQuery:
+		if len(body) < 4 {
+			return sidePrefix
+		}
+		name := body[4:]
+		for i, c := range name {
+			if c == 0 {
+				if i > 5 && string(name[i-5:i]) == ".$cmd" {
+					return sideStrong
+				}
+				return sideNo
+			}
+			if !isPrintable(c) || i > 255 {
+				return sideNo
+			}
+		}
+		return sidePrefix
+	case mongoOpCompressed:
+		return sideWeak
+	}
+	return sideNo
+}
+
+// mongoServerSide accepts a reply (OP_REPLY, OP_MSG or OP_COMPRESSED)
+// whose responseTo is the request's requestID; without the request it
+// proves nothing.
+func mongoServerSide(b, client []byte) side {
+	if len(b) == 0 {
+		return sideEmpty
+	}
+	if len(client) == 0 || len(b) > 2 && b[2] >= 0x10 || len(b) > 3 && b[3] != 0 {
+		// The server only answers, and the answer to a first request is
+		// below 1 MiB too.
+		return sideNo
+	}
+	if len(b) < 16 {
+		return sidePrefix
+	}
+	n, _, respTo, op := mongoHeader(b)
+	if n < 16 || len(client) < 16 || respTo != le32(client[4:]) {
+		return sideNo
+	}
+	if op != mongoOpReply && op != mongoOpMsg && op != mongoOpCompressed {
+		return sideNo
+	}
+	return sideWeak
+}
+
+func detectMongoDB(client, server []byte) result {
+	return combine(mongoClientSide(client), mongoServerSide(server, client))
+}
+
+// Cassandra CQL native protocol v3-v5 (native_protocol_v4.spec §2, §4.1.1,
+// §4.1.8, §4.2.1).
+
+// CQL opcodes of the connection's opening.
+const (
+	cqlError        = 0x00
+	cqlStartup      = 0x01
+	cqlReady        = 0x02
+	cqlAuthenticate = 0x03
+	cqlOptions      = 0x05
+	cqlSupported    = 0x06
+	cqlHeader       = 9
+	cqlMaxFrame     = 256 << 20
+)
+
+// cqlFrame reads a frame header: version (the direction bit 0x80 for
+// responses), flags, stream, opcode and body length.
+func cqlFrame(b []byte, response bool) (stream int, op byte, body []byte, s side) {
+	if len(b) == 0 {
+		return 0, 0, nil, sideEmpty
+	}
+	v := b[0]
+	if (v&0x80 != 0) != response || v&0x7f < 3 || v&0x7f > 5 {
+		return 0, 0, nil, sideNo
+	}
+	if len(b) < cqlHeader {
+		return 0, 0, nil, sidePrefix
+	}
+	if b[1]&0xe0 != 0 {
+		return 0, 0, nil, sideNo // flags beyond those defined (§2.2)
+	}
+	n := be32(b[5:])
+	if n > cqlMaxFrame {
+		return 0, 0, nil, sideNo
+	}
+	body = b[cqlHeader:]
+	if uint32(len(body)) > n {
+		body = body[:n]
+	}
+	return be16(b[2:]), b[4], body, sideStrong
+}
+
+// cqlClientSide accepts OPTIONS (an empty body) or STARTUP whose string map
+// holds the key CQL_VERSION.
+func cqlClientSide(b []byte) side {
+	_, op, body, s := cqlFrame(b, false)
+	if s != sideStrong {
+		return s
+	}
+	switch op {
+	case cqlOptions:
+		if be32(b[5:]) != 0 {
+			return sideNo
+		}
+		return sideWeak
+	case cqlStartup:
+		if containsFold(body, "CQL_VERSION") {
+			return sideStrong
+		}
+		if uint32(len(body)) < be32(b[5:]) {
+			return sidePrefix
+		}
+	}
+	return sideNo
+}
+
+// cqlServerSide accepts READY, AUTHENTICATE, SUPPORTED or ERROR on the
+// client's stream.
+func cqlServerSide(b, client []byte) side {
+	stream, op, _, s := cqlFrame(b, true)
+	if s != sideStrong {
+		return s
+	}
+	if len(client) >= cqlHeader && be16(client[2:]) != stream {
+		return sideNo
+	}
+	switch op {
+	case cqlReady, cqlAuthenticate, cqlSupported, cqlError:
+		return sideWeak
+	}
+	return sideNo
+}
+
+func detectCassandra(client, server []byte) result {
+	return combine(cqlClientSide(client), cqlServerSide(server, client))
+}
+
+// ZooKeeper client protocol (ZooKeeper's jute definitions
+// zookeeper.jute: ConnectRequest, ConnectResponse).
+
+// ZooKeeper ConnectRequest and ConnectResponse sizes: with the trailing
+// readOnly flag or without it (older clients).
+const (
+	zkConnectRequest  = 44 // protocolVersion, lastZxidSeen, timeOut, sessionId, passwd (4+16)
+	zkConnectResponse = 36 // protocolVersion, timeOut, sessionId, passwd (4+16)
+	zkPasswdLen       = 16
+)
+
+// zkSide judges a length-prefixed ConnectRequest (or ConnectResponse):
+// protocol version 0, a 16-byte password and the optional readOnly byte.
+func zkSide(b []byte, size, passwdAt int) side {
+	if len(b) == 0 {
+		return sideEmpty
+	}
+	if len(b) < 8 {
+		if b[0] != 0 || len(b) > 1 && b[1] != 0 || len(b) > 2 && b[2] != 0 {
+			return sideNo
+		}
+		return sidePrefix
+	}
+	n := int(be32(b))
+	if (n != size && n != size+1) || be32(b[4:]) != 0 {
+		return sideNo
+	}
+	if len(b) < 4+passwdAt+4 {
+		return sidePrefix
+	}
+	if be32(b[4+passwdAt:]) != zkPasswdLen {
+		return sideNo
+	}
+	if n == size+1 && len(b) > 4+size && b[4+size] > 1 {
+		return sideNo
+	}
+	return sideStrong
+}
+
+func detectZooKeeper(client, server []byte) result {
+	// passwd follows protocolVersion, lastZxidSeen, timeOut and sessionId
+	// (4+8+4+8 bytes) in the request, protocolVersion, timeOut and
+	// sessionId (4+4+8) in the response.
+	c := zkSide(client, zkConnectRequest, 24)
+	s := zkSide(server, zkConnectResponse, 16)
+	if s == sideStrong {
+		s = sideWeak
+	}
+	return combine(c, s)
+}

@@ -97,6 +97,8 @@ func FindStartTLS(app App, client, server []byte) (clientOff, serverOff int, st 
 		c, s, st = rdpStartTLS(client, server)
 	case AppADB:
 		c, s, st = adbStartTLS(client, server)
+	case AppAMQP:
+		c, s, st = amqpStartTLS(client, server)
 	default:
 		return -1, -1, UpgradeNone
 	}
