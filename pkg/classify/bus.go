@@ -207,7 +207,12 @@ func natsServerInfo(b []byte) (s side, tls bool, end int) {
 	if st == lineShort {
 		return sidePrefix, false, 0
 	}
-	if ln[len(ln)-1] != '}' {
+	// nats-server ends the JSON with "} " before the CRLF.
+	j := ln
+	for j[len(j)-1] == ' ' {
+		j = j[:len(j)-1]
+	}
+	if j[len(j)-1] != '}' {
 		return sideNo, false, 0
 	}
 	return sideStrong, containsJSONTrue(ln, `"tls_required"`), len(b) - len(rest)
@@ -252,6 +257,22 @@ func natsClientSide(b []byte) side {
 func detectNATS(client, server []byte) result {
 	s, _, _ := natsServerInfo(server)
 	return combine(natsClientSide(client), s)
+}
+
+// natsStartTLS follows a NATS connection whose server requires TLS: after
+// the INFO line with tls_required the client's next bytes are a TLS
+// handshake, which the server answers in TLS after its INFO.
+func natsStartTLS(client, server []byte) (int, int, UpgradeState) {
+	s, tls, end := natsServerInfo(server)
+	switch {
+	case s != sideStrong || !tls:
+		return -1, -1, UpgradeNone
+	case len(client) == 0:
+		return 0, end, UpgradePending
+	case LooksLikeTLS(client):
+		return 0, end, UpgradeDone
+	}
+	return -1, -1, UpgradeNone
 }
 
 // natsTLS finds a NATS connection that switched to TLS after the server's

@@ -50,6 +50,14 @@ func (c *Classifier) datagram(in *Input) (Verdict, bool) {
 	noMore := in.Final || (!in.ClientMore && !in.ServerMore)
 	app, cls, more := detectDatagramRegistered(cl, sv)
 	switch {
+	case app == AppSNMP && cls == ClassUnknown:
+		if cls = snmpLaterClass(in.Client); cls == ClassUnknown {
+			if !noMore {
+				return Verdict{}, false
+			}
+			return Verdict{App: app, Reason: ReasonDatagram}, true
+		}
+		return Verdict{Class: cls, App: app}, true
 	case app != AppNone:
 		return Verdict{Class: cls, App: app}, true
 	case more && !noMore:

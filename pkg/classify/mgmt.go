@@ -74,11 +74,17 @@ func snmpSide(b []byte) (s side, cls Class) {
 		if s != sideStrong || len(g) != 0 || model < 1 {
 			return sideNo, ClassUnknown
 		}
-		if _, r, s = ldapField(r, 0x04, false); s != sideStrong { // msgSecurityParameters
+		secParams, r, s := ldapField(r, 0x04, false)
+		if s != sideStrong {
 			return sideNo, ClassUnknown
 		}
 		want := byte(0x30) // a clear scopedPDU
 		cls = ClassPlaintext
+		if flags[0]&0x03 == 0 && model == snmpUSM && usmUserName(secParams) == 0 {
+			// Engine discovery (RFC 3414 §4): no user, nothing but an empty
+			// request and a Report; the messages after it decide.
+			cls = ClassUnknown
+		}
 		if flags[0]&snmpV3Priv != 0 {
 			want, cls = 0x04, ClassEncrypted // encryptedPDU OCTET STRING
 		}
@@ -90,14 +96,57 @@ func snmpSide(b []byte) (s side, cls Class) {
 	return sideNo, ClassUnknown
 }
 
+// snmpUSM is the User-based Security Model (RFC 3414).
+const snmpUSM = 3
+
+// usmUserName returns the length of msgUserName in USM security parameters
+// (RFC 3414 §2.4: engine ID, boots, time, user name, …), or -1 when they
+// do not parse.
+func usmUserName(p []byte) int {
+	seq, _, s := ldapField(p, 0x30, false)
+	if s != sideStrong {
+		return -1
+	}
+	if _, seq, s = ldapField(seq, 0x04, false); s != sideStrong { // msgAuthoritativeEngineID
+		return -1
+	}
+	for i := 0; i < 2; i++ { // msgAuthoritativeEngineBoots, msgAuthoritativeEngineTime
+		if _, seq, s = ldapInt(seq, 0x02, false); s != sideStrong {
+			return -1
+		}
+	}
+	user, _, s := ldapField(seq, 0x04, false)
+	if s != sideStrong {
+		return -1
+	}
+	return len(user)
+}
+
+// snmpLaterClass is the class of an SNMPv3 exchange that opened with engine
+// discovery: that of the first client message after it that is not
+// discovery, ClassUnknown while there is none. client holds the client's
+// datagrams, each behind its length (see NextDatagram).
+func snmpLaterClass(client []byte) Class {
+	for d, rest, ok := NextDatagram(client); ok; d, rest, ok = NextDatagram(rest) {
+		if s, cls := snmpSide(d); s == sideStrong && cls != ClassUnknown {
+			return cls
+		}
+	}
+	return ClassUnknown
+}
+
 // detectSNMP recognises an SNMP request, response or notification. When the
 // two directions disagree on protection, the stronger protection is not
-// claimed: the flow is plaintext if either direction is clear.
+// claimed: the flow is plaintext if either direction is clear. An SNMPv3
+// engine discovery from the client gives ClassUnknown: the class then comes
+// from the messages after it (snmpLaterClass).
 func detectSNMP(client, server []byte) (result, Class) {
 	c, cc := snmpSide(client)
 	s, sc := snmpSide(server)
 	r := combine(c, s)
 	switch {
+	case cc == ClassUnknown && c == sideStrong:
+		return r, ClassUnknown // discovery: see snmpLaterClass
 	case cc == ClassPlaintext || sc == ClassPlaintext:
 		return r, ClassPlaintext
 	case cc == ClassEncrypted || sc == ClassEncrypted:

@@ -1,0 +1,227 @@
+# shellcheck shell=bash
+# protocols.sh - the clear-text protocol scenarios of scripts/record-testdata.sh:
+# datacenter UDP protocols (syslog, SNMP, NTP, TFTP, RADIUS, SIP, NetFlow/IPFIX,
+# memcached) and message buses (MQTT, NATS with and without TLS). Sourced by
+# record-testdata.sh, whose helpers (bg, cap_start, cap_stop, manifest, nsx,
+# wait_port, wait_pid) and variables (WORK, PKI, IP4, C) it uses. Every server
+# and client is a real program from Debian 12, except NATS: nats-server and the
+# nats.go client from the Go module proxy, built as scripts/testdata/natspeer.
+
+# Commands these scenarios need -> Debian package.
+declare -A PROTO_PKG_OF=(
+	[logger]=bsdutils [socat]=socat [snmpd]=snmpd [snmpget]=snmp [chronyd]=chrony
+	[mosquitto]=mosquitto [mosquitto_pub]=mosquitto-clients [memcached]=memcached
+	[memccp]=libmemcached-tools [in.tftpd]=tftpd-hpa [tftp]=tftp-hpa
+	[freeradius]=freeradius [radtest]=freeradius-utils [sipsak]=sipsak [softflowd]=softflowd
+)
+
+L=${IP4[legacy]} K=${IP4[cache]}
+
+# sink: a UDP receiver that only reads (syslog, NetFlow and SIP senders get no
+# ICMP port unreachable back, as with a real collector).
+sink() { # name ns addr port
+	bg "$1" "$2" socat -u "UDP-RECV:$4,bind=$3,reuseaddr" OPEN:/dev/null
+	wait_port "$2" udp "$4" "$LAST_BG"
+}
+
+rec_syslog() {
+	cap_start syslog-udp-logger.pcap "${BRCAP[@]}" "$(pair "$C" "$L")"
+	sink "syslog-sink-$CAP_NAME" legacy "$L" 514
+	nsx client logger --udp -n "$L" -P 514 --rfc5424 -t billing -p local0.warning "payment batch 42 settled for customer 1001"
+	nsx client logger --udp -n "$L" -P 514 --rfc3164 -t sshd -p auth.info "Accepted password for deploy from 10.77.0.10 port 50022"
+	cap_stop
+	manifest syslog-udp-logger.pcap "udp/514:class=plaintext,app=syslog" "" 2 "$V_LOGGER → socat UDP-RECV" \
+		"two syslog messages over UDP from util-linux logger: RFC 5424 (logger --rfc5424) and RFC 3164 (logger --rfc3164), each from its own socket"
+
+	cap_start syslog-tcp-logger.pcap "${BRCAP[@]}" "$(pair "$C" "$L")"
+	bg "syslog-tcp-$CAP_NAME" legacy socat -u "TCP-LISTEN:514,bind=$L,reuseaddr,fork" OPEN:/dev/null
+	wait_port legacy tcp 514 "$LAST_BG"
+	nsx client logger --tcp -n "$L" -P 514 --rfc5424 --octet-count -t billing "invoice 7 exported"
+	nsx client logger --tcp -n "$L" -P 514 --rfc5424 -t billing "invoice 8 exported"
+	cap_stop
+	manifest syslog-tcp-logger.pcap "tcp/514:class=plaintext,app=syslog" "" 2 "$V_LOGGER → socat TCP-LISTEN" \
+		"two RFC 5424 syslog messages over TCP from util-linux logger: RFC 6587 octet counting (--octet-count), then LF framing"
+}
+
+rec_snmp() {
+	local d=$WORK/snmp
+	mkdir -p "$d"
+	cat >"$d/snmpd.conf" <<-EOF
+		agentAddress udp:$L:161
+		rocommunity auditcommunity 10.77.0.0/24
+		createUser clearuser
+		createUser authuser SHA "auth-pass-123"
+		createUser privuser SHA "auth-pass-123" AES "priv-pass-123"
+		rouser clearuser noauth
+		rouser authuser auth
+		rouser privuser priv
+		sysLocation rack 7
+	EOF
+	bg "snmpd" legacy snmpd -f -Lo -C -c "$d/snmpd.conf" -p "$d/snmpd.pid" --persistentDir="$d"
+	wait_port legacy udp 161 "$LAST_BG"
+	cap_start snmp-net-snmp.pcap "${BRCAP[@]}" "$(pair "$C" "$L")"
+	nsx client snmpget -v2c -c auditcommunity "$L" 1.3.6.1.2.1.1.6.0 >>"$WORK/log/snmp.log" 2>&1 || die "snmpget v2c failed"
+	nsx client snmpget -v1 -c auditcommunity "$L" 1.3.6.1.2.1.1.6.0 >>"$WORK/log/snmp.log" 2>&1 || die "snmpget v1 failed"
+	nsx client snmpget -v3 -l noAuthNoPriv -u clearuser "$L" 1.3.6.1.2.1.1.6.0 >>"$WORK/log/snmp.log" 2>&1 || die "snmpget v3 noauth failed"
+	nsx client snmpget -v3 -l authNoPriv -u authuser -a SHA -A auth-pass-123 "$L" 1.3.6.1.2.1.1.6.0 >>"$WORK/log/snmp.log" 2>&1 || die "snmpget v3 auth failed"
+	cap_stop
+	manifest snmp-net-snmp.pcap "udp/161:class=plaintext,app=snmp" "" 4 "Net-SNMP $V_SNMP snmpget → snmpd" \
+		"four GETs of sysLocation.0, each snmpget on its own socket: SNMPv2c and SNMPv1 with the community in clear, SNMPv3 noAuthNoPriv and authNoPriv (varbinds in clear, after an engine-discovery exchange)"
+
+	cap_start snmpv3-authpriv-net-snmp.pcap "${BRCAP[@]}" "$(pair "$C" "$L")"
+	nsx client snmpget -v3 -l authPriv -u privuser -a SHA -A auth-pass-123 -x AES -X priv-pass-123 "$L" 1.3.6.1.2.1.1.6.0 >>"$WORK/log/snmp.log" 2>&1 || die "snmpget v3 priv failed"
+	cap_stop
+	manifest snmpv3-authpriv-net-snmp.pcap "udp/161:class=encrypted,app=snmp" "" 1 "Net-SNMP $V_SNMP snmpget → snmpd" \
+		"one SNMPv3 authPriv GET (SHA, AES): an engine-discovery exchange in clear (no varbinds), then the request and response with the scoped PDU encrypted"
+}
+
+rec_ntp() {
+	local d=$WORK/chrony
+	mkdir -p "$d/server" "$d/client"
+	cat >"$d/server/chrony.conf" <<-EOF
+		bindaddress $L
+		port 123
+		cmdport 0
+		local stratum 8
+		allow 10.77.0.0/24
+		driftfile $d/server/drift
+		pidfile $d/server/chronyd.pid
+	EOF
+	bg chronyd legacy chronyd -d -x -f "$d/server/chrony.conf"
+	wait_port legacy udp 123 "$LAST_BG"
+	cat >"$d/client/chrony.conf" <<-EOF
+		server $L iburst maxsamples 1
+		acquisitionport 10123
+		cmdport 0
+		pidfile $d/client/chronyd.pid
+	EOF
+	cap_start ntp-chrony.pcap "${BRCAP[@]}" "$(pair "$C" "$L")"
+	nsx client timeout 20 chronyd -Q -d -f "$d/client/chrony.conf" >>"$WORK/log/chrony-client.log" 2>&1 ||
+		die "chronyd -Q failed: $(tail -3 "$WORK/log/chrony-client.log")"
+	cap_stop
+	manifest ntp-chrony.pcap "udp/123:class=plaintext,app=ntp" "" 1 "chrony $V_CHRONY chronyd -Q → chronyd (local stratum 8)" \
+		"NTPv4 client requests (mode 3) from a fixed acquisition port and the server's responses (mode 4), the origin timestamp echoing the request's transmit timestamp"
+}
+
+rec_mqtt() {
+	local d=$WORK/mosquitto
+	mkdir -p "$d"
+	printf 'listener 1883 %s\nallow_anonymous true\npersistence false\n' "$K" >"$d/mosquitto.conf"
+	bg mosquitto cache mosquitto -c "$d/mosquitto.conf"
+	wait_port cache tcp 1883 "$LAST_BG"
+	cap_start mqtt-mosquitto.pcap "${BRCAP[@]}" "$(pair "$C" "$K")"
+	nsx client mosquitto_pub -h "$K" -p 1883 -V mqttv311 -i audit-311 -t plant/line1/temp -m 21.5 || die "mosquitto_pub 3.1.1 failed"
+	nsx client mosquitto_pub -h "$K" -p 1883 -V mqttv5 -i audit-5 -t plant/line1/temp -m 21.7 || die "mosquitto_pub 5 failed"
+	nsx client mosquitto_pub -h "$K" -p 1883 -V mqttv31 -i audit-31 -t plant/line1/temp -m 21.9 || die "mosquitto_pub 3.1 failed"
+	cap_stop
+	manifest mqtt-mosquitto.pcap "tcp/1883:class=plaintext,app=mqtt" "" 3 "mosquitto $V_MOSQUITTO: mosquitto_pub → mosquitto" \
+		"three MQTT publishes: protocol 3.1.1, 5.0 and 3.1 (MQIsdp), each CONNECT/CONNACK, PUBLISH, DISCONNECT"
+}
+
+rec_memcached() {
+	bg memcached cache memcached -u nobody -l "$K" -p 11211 -U 11211 -m 16
+	wait_port cache tcp 11211 "$LAST_BG"
+	wait_port cache udp 11211 "$LAST_BG"
+	cap_start memcached-libmemcached.pcap "${BRCAP[@]}" "$(pair "$C" "$K")"
+	printf 'order 1001: 3 items\n' >"$WORK/order-1001"
+	(cd "$WORK" && nsx client memccp --servers="$K:11211" order-1001) || die "memccp failed"
+	nsx client memccat --servers="$K:11211" order-1001 >/dev/null || die "memccat failed"
+	nsx client memcstat --binary --servers="$K:11211" >/dev/null || die "memcstat --binary failed"
+	# memcached over UDP: the frame header (request 1, datagram 0 of 1) and a get
+	printf '\x00\x01\x00\x00\x00\x01\x00\x00get order-1001\r\n' |
+		nsx client socat -t 2 - "UDP:$K:11211,sourceport=11311" >/dev/null || die "memcached UDP get failed"
+	cap_stop
+	manifest memcached-libmemcached.pcap "tcp/11211:class=plaintext,app=memcached udp/11211:class=plaintext,app=memcached" "" 4 \
+		"memcached $V_MEMCACHED; libmemcached-tools memccp, memccat, memcstat --binary; socat for the UDP get" \
+		"a text set (memccp), a text get (memccat), a binary-protocol stat (memcstat --binary) over TCP, and a get over UDP with the 8-byte frame header (the request written with printf, the answer memcached's)"
+}
+
+rec_tftp() {
+	mkdir -p "$WORK/tftp"
+	printf 'hostname edge-7\ninterface eth0\n ip address 10.77.0.7/24\n' >"$WORK/tftp/edge-7.cfg"
+	chmod -R a+rX "$WORK/tftp"
+	bg tftpd legacy in.tftpd -L -u nobody -a "$L:69" -s "$WORK/tftp"
+	wait_port legacy udp 69 "$LAST_BG"
+	cap_start tftp-hpa.pcap "${BRCAP[@]}" "$(pair "$C" "$L")"
+	(cd "$WORK" && nsx client tftp -R 10069:10069 "$L" -c get edge-7.cfg "$WORK/edge-7.got") || die "tftp get failed"
+	cap_stop
+	manifest tftp-hpa.pcap "udp/69:class=plaintext,app=tftp udp/10069:class=plaintext,app=tftp" "" 2 "tftp-hpa $V_TFTP tftp → in.tftpd" \
+		"a read request (RRQ, octet mode) to port 69 from the client's fixed port 10069, then the transfer: the server's DATA from a new port to 10069 and the client's ACK (a second flow, opened by the server)"
+}
+
+rec_radius() {
+	local d=$WORK/raddb
+	cp -a /etc/freeradius/3.0 "$d"
+	printf 'client audit {\n\tipaddr = 10.77.0.0/24\n\tsecret = radius-secret-1\n}\n' >>"$d/clients.conf"
+	printf 'deploy Cleartext-Password := "deploy-pass"\n' | cat - "$d/mods-config/files/authorize" >"$d/authorize.new"
+	mv "$d/authorize.new" "$d/mods-config/files/authorize"
+	chown -R freerad:freerad "$d" 2>/dev/null || true
+	bg freeradius legacy freeradius -f -d "$d" -l stdout
+	wait_port legacy udp 1812 "$LAST_BG"
+	cap_start radius-freeradius.pcap "${BRCAP[@]}" "$(pair "$C" "$L")"
+	nsx client radtest -t pap deploy deploy-pass "$L" 0 radius-secret-1 >>"$WORK/log/radtest.log" 2>&1 ||
+		die "radtest failed: $(tail -3 "$WORK/log/radtest.log")"
+	cap_stop
+	manifest radius-freeradius.pcap "udp/1812:class=plaintext,app=radius" "" 1 "FreeRADIUS $V_FREERADIUS radtest → freeradius" \
+		"an Access-Request (PAP: User-Name in clear, User-Password hidden with the shared secret) answered by Access-Accept"
+}
+
+rec_sip() {
+	cap_start sip-sipsak.pcap "${BRCAP[@]}" "$(pair "$C" "$L")"
+	sink "sip-sink-$CAP_NAME" legacy "$L" 5060
+	nsx client timeout 3 sipsak -s "sip:ops@$L" -l 5070 >>"$WORK/log/sipsak.log" 2>&1 || true
+	cap_stop
+	manifest sip-sipsak.pcap "udp/5060:class=plaintext,app=sip" "" 1 "sipsak $V_SIPSAK → socat UDP-RECV" \
+		"SIP OPTIONS requests (RFC 3261) from sipsak, retransmitted as no answer comes (the receiver only reads)"
+}
+
+rec_netflow() {
+	cap_start netflow-softflowd.pcap "${BRCAP[@]}" "$(pair "$C" "${IP4[dns]}")"
+	sink "netflow-sink-$CAP_NAME" dns "${IP4[dns]}" 2055
+	local v
+	for v in 5 9 10; do
+		nsx client softflowd -d -r "$REPO/testdata/pcaps/http-nginx-curl.pcap" -n "${IP4[dns]}:2055" -v "$v" \
+			>>"$WORK/log/softflowd.log" 2>&1 || die "softflowd -v $v failed: $(tail -3 "$WORK/log/softflowd.log")"
+	done
+	cap_stop
+	manifest netflow-softflowd.pcap "udp/2055:class=plaintext,app=netflow" "" 3 "softflowd $V_SOFTFLOWD -r → socat UDP-RECV" \
+		"flow export of http-nginx-curl.pcap by softflowd reading it (-r): NetFlow v5, v9 (templates and data) and IPFIX (-v 10), each from its own socket"
+}
+
+rec_nats() {
+	local peer=$WORK/bin/natspeer
+	bg natspeer-plain server "$peer" -listen "$S:4222"
+	wait_port server tcp 4222 "$LAST_BG"
+	bg natspeer-tls server "$peer" -listen "$S:4223" -cert "$PKI/server.pem" -key "$PKI/server.key"
+	wait_port server tcp 4223 "$LAST_BG"
+	cap_start nats-natspeer.pcap "${BRCAP[@]}" "$(pair "$C" "$S")"
+	nsx client "$peer" -connect "nats://$S:4222" || die "nats client failed"
+	nsx client env SSLKEYLOGFILE="$KEYS/$CAP_NAME.keys" "$peer" -connect "tls://$S:4223" -ca "$PKI/ca.pem" -sni nats.internal ||
+		die "nats TLS client failed"
+	cap_stop
+	manifest nats-natspeer.pcap "tcp/4222:class=plaintext,app=nats tcp/4223:class=tls,ver=TLS1.3,app=nats,starttls=true" "" 2 \
+		"nats-server $V_NATS_SERVER and nats.go $V_NATS_GO (scripts/testdata/natspeer, Go $V_GO)" \
+		"a NATS client publishing one message and receiving it back, in clear (INFO, CONNECT, SUB, PUB, MSG), then against a server requiring TLS: the server's INFO line says tls_required in clear, then a TLS 1.3 handshake (SNI nats.internal)"
+}
+
+proto_versions() {
+	V_LOGGER=$(logger --version | awk '{print $1, $NF}')
+	V_SNMP=$(snmpget --version 2>&1 | awk '{print $NF}')
+	V_CHRONY=$(chronyd --version | awk '{print $4}')
+	V_MOSQUITTO=$(dpkg-query -W -f='${Version}' mosquitto)
+	V_MEMCACHED=$(memcached --version | awk '{print $2}')
+	V_TFTP=$(dpkg-query -W -f='${Version}' tftp-hpa)
+	V_FREERADIUS=$(dpkg-query -W -f='${Version}' freeradius)
+	V_SIPSAK=$(dpkg-query -W -f='${Version}' sipsak)
+	V_SOFTFLOWD=$(dpkg-query -W -f='${Version}' softflowd)
+	V_NATS_SERVER=$(awk '/nats-server/{print $2}' "$HELPERS/natspeer/go.mod")
+	V_NATS_GO=$(awk '/nats.go /{print $2}' "$HELPERS/natspeer/go.mod")
+}
+
+build_natspeer() {
+	log "building scripts/testdata/natspeer"
+	(cd "$HELPERS/natspeer" && CGO_ENABLED=0 go build -o "$WORK/bin/natspeer" .)
+}
+
+# The protocol scenarios, in recording order.
+PROTO_SCENARIOS=(rec_syslog rec_snmp rec_ntp rec_mqtt rec_memcached rec_tftp rec_radius rec_sip rec_netflow rec_nats)
