@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/tlsaudit/tlsaudit/internal/conformance"
 )
 
 // tlsFlowKey names a flow by transport and its two ends, in either order.
@@ -16,19 +18,6 @@ func tlsFlowKey(transport, a, b string) string {
 		a, b = b, a
 	}
 	return transport + " " + a + " " + b
-}
-
-// peerCorpusDir finds the reference corpus: $TLSAUDIT_PEER_CORPUS, else shared/
-// beside the clone (the test runs in cmd/tlsaudit).
-func peerCorpusDir(t *testing.T) string {
-	dir := os.Getenv("TLSAUDIT_PEER_CORPUS")
-	if dir == "" {
-		dir = filepath.Join("..", "..", "..", "shared", "peer-corpus")
-	}
-	if _, err := os.Stat(filepath.Join(dir, "MANIFEST.tsv")); err != nil {
-		t.Skipf("reference corpus not found at %s (set TLSAUDIT_PEER_CORPUS to its directory): %v", dir, err)
-	}
-	return dir
 }
 
 // tsharkTLSFlows reads a corpus capture's tshark reference (<pcap>.tshark.tsv) and
@@ -119,9 +108,12 @@ func TestNoTLSFlowIsPlaintext(t *testing.T) {
 		checkNoPlaintextTLS(t, pcapDir, tls, 20)
 	})
 	t.Run("peer-corpus", func(t *testing.T) {
-		dir := peerCorpusDir(t)
+		dir, err := conformance.CorpusDir()
+		if err != nil {
+			t.Skip(err)
+		}
 		tls := map[string]map[string]bool{}
-		err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		err = filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
 			if err != nil || d.IsDir() || !strings.HasSuffix(path, ".tshark.tsv") || strings.HasSuffix(path, ".decode-as.tsv") {
 				return err
 			}
