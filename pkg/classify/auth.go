@@ -112,11 +112,11 @@ func kerberosMessage(b []byte, request bool) side {
 	if s != sideStrong {
 		return sideNo
 	}
-	// KDC-REQ and KRB-ERROR number pvno [1] and msg-type [2]; KDC-REP
-	// numbers them [0] and [1].
-	first := byte(0xa1)
-	if tag == krbASRep || tag == krbTGSRep {
-		first = 0xa0
+	// KDC-REQ numbers pvno [1] and msg-type [2] (§5.4.1); KDC-REP and
+	// KRB-ERROR number them [0] and [1] (§5.4.2, §5.9.1).
+	first := byte(0xa0)
+	if request {
+		first = 0xa1
 	}
 	for i, want := range [2]int{5, int(tag & 0x1f)} {
 		f, r, s := ldapField(seq, first+byte(i), false)

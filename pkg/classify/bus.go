@@ -171,9 +171,13 @@ func mqttConnAck(b []byte) side {
 	}
 	n, off, short, ok := mqttRemaining(b)
 	switch {
-	case !ok || n < 2:
+	case !ok:
 		return sideNo
-	case short || len(b) < off+1:
+	case short:
+		return sidePrefix
+	case n < 2:
+		return sideNo
+	case len(b) < off+1:
 		return sidePrefix
 	case b[off] > 1:
 		return sideNo

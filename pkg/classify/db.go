@@ -568,7 +568,7 @@ func memcachedBinary(b []byte, magic byte) side {
 // (a storage command is conclusive alone), or a binary request answered
 // by a response with the same opcode and opaque.
 func detectMemcached(client, server []byte) result {
-	if len(client) > 0 && client[0] == 0x80 {
+	if len(client) > 0 && client[0] == 0x80 || len(client) == 0 && len(server) > 0 && server[0] == 0x81 {
 		r := combine(memcachedBinary(client, 0x80), memcachedBinary(server, 0x81))
 		if r == resYes && (len(client) < 24 || len(server) < 24 || client[1] != server[1] || be32(client[12:]) != be32(server[12:])) {
 			return resNo

@@ -100,6 +100,18 @@ var recordedApps = map[string]struct{ both, client, server App }{
 	"redis-noauth":           {AppRedis, AppRedis, AppRedis},
 	"ssh-openssh":            {AppSSH, AppSSH, AppSSH},
 
+	// Recorded in network namespaces (testdata/pcaps, scripts/testdata/protocols.sh).
+	"syslog-tcp-octet-logger": {AppSyslog, AppSyslog, AppNone},
+	"syslog-tcp-lf-logger":    {AppSyslog, AppSyslog, AppNone},
+	"memcached-text-set":      {AppMemcached, AppMemcached, AppNone},
+	"memcached-text-get":      {AppMemcached, AppNone, AppNone},
+	"memcached-binary-stat":   {AppMemcached, AppNone, AppNone},
+	"mqtt311-mosquitto":       {AppMQTT, AppMQTT, AppNone},
+	"mqtt5-mosquitto":         {AppMQTT, AppMQTT, AppNone},
+	"mqtt31-mosquitto":        {AppMQTT, AppMQTT, AppNone},
+	"nats-plain":              {AppNATS, AppNATS, AppNATS},
+	"starttls-nats":           {AppNone, AppNone, AppNATS},
+
 	// From the peer corpus.
 	"http-arkime":                 {AppHTTP, AppHTTP, AppHTTP},
 	"connect-arkime":              {AppHTTP, AppHTTP, AppHTTP},
@@ -142,7 +154,7 @@ var recordedApps = map[string]struct{ both, client, server App }{
 
 func TestDetectStreamRecorded(t *testing.T) {
 	for _, name := range allExchanges(t) {
-		if name == "dns-udp-dig" {
+		if _, udp := recordedDatagrams[name]; udp || name == "dns-udp-dig" {
 			continue
 		}
 		want, ok := recordedApps[name]
@@ -532,15 +544,8 @@ func TestDetectAllocs(t *testing.T) {
 }
 
 func BenchmarkDetectStream(b *testing.B) {
-	for _, name := range []string{"http-curl-nginx", "starttls-smtp-zeek", "pg-require", "starttls-ldap-zeek", "telnet-ndpi", "sslh-tls-zeek"} {
-		e := loadExchange(b, name)
-		b.Run(name, func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				DetectStream(e.client, e.server)
-			}
-		})
-	}
+	benchExchanges(b, []string{"http-curl-nginx", "starttls-smtp-zeek", "pg-require", "starttls-ldap-zeek", "telnet-ndpi", "sslh-tls-zeek", "mqtt5-mosquitto", "nats-plain"},
+		func(client, server []byte) { DetectStream(client, server) })
 }
 
 func BenchmarkDetectDatagram(b *testing.B) {

@@ -54,6 +54,8 @@ var recordedUpgrades = []struct {
 	{"irc-register", AppIRC, -1, -1, UpgradeNone},
 	{"http-curl-nginx", AppHTTP, -1, -1, UpgradeNone},
 	{"redis-cli-ping", AppRedis, -1, -1, UpgradeNone},
+	{"nats-plain", AppNATS, -1, -1, UpgradeNone},
+	{"mqtt5-mosquitto", AppMQTT, -1, -1, UpgradeNone},
 }
 
 func TestFindStartTLSRecorded(t *testing.T) {
