@@ -52,6 +52,12 @@ func kafkaClientSide(b []byte) side {
 	size := int(be32(b))
 	l := be16(b[12:])
 	if l == 0xffff || l == 0 {
+		if be32(b[4:]) == 0 {
+			// Produce v0 without a client ID: the shape of a ZooKeeper
+			// ConnectRequest (protocol version 0, lastZxidSeen 0), not a
+			// Kafka client's first request.
+			return sideNo
+		}
 		return sideWeak
 	}
 	if l > 255 || 10+l > size {

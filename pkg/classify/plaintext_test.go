@@ -111,6 +111,8 @@ var recordedApps = map[string]struct{ both, client, server App }{
 	"mqtt31-mosquitto":        {AppMQTT, AppMQTT, AppNone},
 	"nats-plain":              {AppNATS, AppNATS, AppNATS},
 	"starttls-nats":           {AppNone, AppNone, AppNATS},
+	"amqp-rabbitmq":           {AppAMQP, AppAMQP, AppNone},
+	"zookeeper-zkcli":         {AppZooKeeper, AppZooKeeper, AppNone},
 
 	// From the peer corpus.
 	"http-arkime":                 {AppHTTP, AppHTTP, AppHTTP},

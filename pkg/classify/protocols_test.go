@@ -276,6 +276,9 @@ func TestStreamRecognisersAccept(t *testing.T) {
 		{"CQL v5 OPTIONS and SUPPORTED", "\x05\x00\x00\x00\x05\x00\x00\x00\x00", "\x85\x00\x00\x00\x06\x00\x00\x00\x02\x00\x00", AppCassandra},
 		{"ZooKeeper ConnectRequest with readOnly", "\x00\x00\x00\x2d\x00\x00\x00\x00" + "\x00\x00\x00\x00\x00\x00\x00\x00" + "\x00\x00\x75\x30" + "\x00\x00\x00\x00\x00\x00\x00\x00" + "\x00\x00\x00\x10" + "0123456789abcdef" + "\x00", "", AppZooKeeper},
 		{"SIP REGISTER over TCP", "REGISTER sip:example.test SIP/2.0\r\nVia: SIP/2.0/TCP 10.0.0.1\r\n", "SIP/2.0 401 Unauthorized\r\n", AppSIP},
+		// SASL_PLAINTEXT: SaslHandshake (api_key 17) in clear; an SSL listener is TLS from the first byte.
+		{"Kafka SaslHandshake", "\x00\x00\x00\x17\x00\x11\x00\x01\x00\x00\x00\x01\x00\x06client\x00\x05PLAIN", "", AppKafka},
+		{"Redis Sentinel query", "*3\r\n$8\r\nSENTINEL\r\n$23\r\nget-master-addr-by-name\r\n$8\r\nmymaster\r\n", "*2\r\n$9\r\n10.0.0.5\r\n$4\r\n6379\r\n", AppRedis},
 		{"Kerberos TGS-REQ over TCP (RFC 4120 §7.2.2)", "\x00\x00\x00\x10\x6c\x0e\x30\x0c\xa1\x03\x02\x01\x05\xa2\x03\x02\x01\x0c\xa3\x00", "", AppKerberos},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -71,8 +71,10 @@ APP_DISSECTOR = {
     "radius": "radius",
     "sip": "sip",
     "netflow": "cflow",
+    "amqp": "amqp",
     # no tshark dissector: the truth comes from construction alone
     "nats": None,
+    "zookeeper": None,
 }
 
 # tunnels whose inner handshake tshark dissects (the "tunnel=" expect attribute)

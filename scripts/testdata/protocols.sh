@@ -13,6 +13,8 @@ declare -A PROTO_PKG_OF=(
 	[mosquitto]=mosquitto [mosquitto_pub]=mosquitto-clients [memcached]=memcached
 	[memccp]=libmemcached-tools [in.tftpd]=tftpd-hpa [tftp]=tftp-hpa
 	[freeradius]=freeradius [radtest]=freeradius-utils [sipsak]=sipsak [softflowd]=softflowd
+	[/usr/lib/rabbitmq/bin/rabbitmq-server]=rabbitmq-server [amqp-publish]=amqp-tools
+	[/usr/share/zookeeper/bin/zkServer.sh]=zookeeper [java]=default-jre-headless
 )
 
 L=${IP4[legacy]} K=${IP4[cache]}
@@ -204,6 +206,47 @@ rec_nats() {
 		"a NATS client publishing one message and receiving it back, in clear (INFO, CONNECT, SUB, PUB, MSG), then against a server requiring TLS: the server's INFO line says tls_required in clear, then a TLS 1.3 handshake (SNI nats.internal)"
 }
 
+rec_amqp() {
+	local d=$WORK/rabbitmq
+	mkdir -p "$d"
+	printf 'loopback_users = none\nlisteners.tcp.default = %s:5672\n' "$K" >"$d/rabbitmq.conf"
+	bg rabbitmq cache env HOME="$d" RABBITMQ_NODENAME=rabbit@localhost RABBITMQ_CONFIG_FILE="$d/rabbitmq.conf" \
+		RABBITMQ_MNESIA_BASE="$d/mnesia" RABBITMQ_LOG_BASE="$d/log" RABBITMQ_ENABLED_PLUGINS_FILE="$d/plugins" \
+		/usr/lib/rabbitmq/bin/rabbitmq-server
+	local pid=$LAST_BG i
+	for i in $(seq 300); do
+		nsx cache ss -Hltn "sport = :5672" | grep -q . && break
+		kill -0 "$pid" 2>/dev/null || die "rabbitmq-server exited: $(tail -5 "$WORK/log/rabbitmq.log")"
+		sleep 0.1
+	done
+	cap_start amqp-rabbitmq.pcap "${BRCAP[@]}" "$(pair "$C" "$K")"
+	nsx client amqp-publish -u "amqp://guest:guest@$K:5672" -r audit.greeting -b "hello over amqp" ||
+		die "amqp-publish failed"
+	cap_stop
+	manifest amqp-rabbitmq.pcap "tcp/5672:class=plaintext,app=amqp" "" 1 "RabbitMQ $V_RABBITMQ; amqp-tools $V_AMQP_TOOLS amqp-publish" \
+		"one AMQP 0-9-1 publish: protocol header, Connection.Start/Start-Ok (PLAIN guest:guest in clear), Tune, Open, Channel.Open, Basic.Publish, Close"
+}
+
+rec_zookeeper() {
+	local d=$WORK/zookeeper cp="/usr/share/java/zookeeper.jar:/usr/share/java/*"
+	mkdir -p "$d/data"
+	printf 'dataDir=%s/data\nclientPort=2181\nclientPortAddress=%s\ntickTime=2000\nadmin.enableServer=false\n' \
+		"$d" "${IP4[db]}" >"$d/zoo.cfg"
+	bg zookeeper db java -cp "$cp" org.apache.zookeeper.server.ZooKeeperServerMain "$d/zoo.cfg"
+	local pid=$LAST_BG i
+	for i in $(seq 300); do
+		nsx db ss -Hltn "sport = :2181" | grep -q . && break
+		kill -0 "$pid" 2>/dev/null || die "zookeeper exited: $(tail -5 "$WORK/log/zookeeper.log")"
+		sleep 0.1
+	done
+	cap_start zookeeper-zkcli.pcap "${BRCAP[@]}" "$(pair "$C" "${IP4[db]}")"
+	nsx client timeout 30 java -cp "$cp" org.apache.zookeeper.ZooKeeperMain -server "${IP4[db]}:2181" \
+		create /audit-greeting hello >>"$WORK/log/zkcli.log" 2>&1 || die "ZooKeeperMain failed: $(tail -3 "$WORK/log/zkcli.log")"
+	cap_stop
+	manifest zookeeper-zkcli.pcap "tcp/2181:class=plaintext,app=zookeeper" "" 1 "ZooKeeper $V_ZOOKEEPER server and ZooKeeperMain client" \
+		"one ZooKeeper session: ConnectRequest/ConnectResponse, create /audit-greeting, close"
+}
+
 proto_versions() {
 	V_LOGGER=$(logger --version | awk '{print $1, $NF}')
 	V_SNMP=$(snmpget --version 2>&1 | awk '{print $NF}')
@@ -214,6 +257,9 @@ proto_versions() {
 	V_FREERADIUS=$(dpkg-query -W -f='${Version}' freeradius)
 	V_SIPSAK=$(dpkg-query -W -f='${Version}' sipsak)
 	V_SOFTFLOWD=$(dpkg-query -W -f='${Version}' softflowd)
+	V_RABBITMQ=$(dpkg-query -W -f='${Version}' rabbitmq-server)
+	V_AMQP_TOOLS=$(dpkg-query -W -f='${Version}' amqp-tools)
+	V_ZOOKEEPER=$(dpkg-query -W -f='${Version}' zookeeper)
 	V_NATS_SERVER=$(awk '/nats-server/{print $2}' "$HELPERS/natspeer/go.mod")
 	V_NATS_GO=$(awk '/nats.go /{print $2}' "$HELPERS/natspeer/go.mod")
 }
@@ -224,4 +270,4 @@ build_natspeer() {
 }
 
 # The protocol scenarios, in recording order.
-PROTO_SCENARIOS=(rec_syslog rec_snmp rec_ntp rec_mqtt rec_memcached rec_tftp rec_radius rec_sip rec_netflow rec_nats)
+PROTO_SCENARIOS=(rec_syslog rec_snmp rec_ntp rec_mqtt rec_memcached rec_tftp rec_radius rec_sip rec_netflow rec_nats rec_amqp rec_zookeeper)
