@@ -194,10 +194,10 @@ offloads() {
 	OFFLOADS=$mode
 }
 
-wait_port() { # ns proto(tcp|udp) port [pid of the server]
+wait_port() { # ns proto(tcp|udp) port [pid of the server] [seconds, default 10]
 	local ns=$1 proto=$2 port=$3 pid=${4:-} flag=-Hltn
 	[[ $proto == udp ]] && flag=-Hlun
-	for _ in $(seq 200); do
+	for _ in $(seq $((${5:-10} * 20))); do
 		if nsx "$ns" ss "$flag" "sport = :$port" | grep -q .; then return 0; fi
 		if [[ -n $pid ]] && ! kill -0 "$pid" 2>/dev/null; then
 			die "server for $proto/$port in $PFX$ns exited: $(tail -3 "$WORK/log/"*"-$CAP_NAME.log" 2>/dev/null)"

@@ -213,12 +213,7 @@ rec_amqp() {
 	bg rabbitmq cache env HOME="$d" RABBITMQ_NODENAME=rabbit@localhost RABBITMQ_CONFIG_FILE="$d/rabbitmq.conf" \
 		RABBITMQ_MNESIA_BASE="$d/mnesia" RABBITMQ_LOG_BASE="$d/log" RABBITMQ_ENABLED_PLUGINS_FILE="$d/plugins" \
 		/usr/lib/rabbitmq/bin/rabbitmq-server
-	local pid=$LAST_BG i
-	for i in $(seq 300); do
-		nsx cache ss -Hltn "sport = :5672" | grep -q . && break
-		kill -0 "$pid" 2>/dev/null || die "rabbitmq-server exited: $(tail -5 "$WORK/log/rabbitmq.log")"
-		sleep 0.1
-	done
+	wait_port cache tcp 5672 "$LAST_BG" 60
 	cap_start amqp-rabbitmq.pcap "${BRCAP[@]}" "$(pair "$C" "$K")"
 	nsx client amqp-publish -u "amqp://guest:guest@$K:5672" -r audit.greeting -b "hello over amqp" ||
 		die "amqp-publish failed"
@@ -233,12 +228,7 @@ rec_zookeeper() {
 	printf 'dataDir=%s/data\nclientPort=2181\nclientPortAddress=%s\ntickTime=2000\nadmin.enableServer=false\n' \
 		"$d" "${IP4[db]}" >"$d/zoo.cfg"
 	bg zookeeper db java -cp "$cp" org.apache.zookeeper.server.ZooKeeperServerMain "$d/zoo.cfg"
-	local pid=$LAST_BG i
-	for i in $(seq 300); do
-		nsx db ss -Hltn "sport = :2181" | grep -q . && break
-		kill -0 "$pid" 2>/dev/null || die "zookeeper exited: $(tail -5 "$WORK/log/zookeeper.log")"
-		sleep 0.1
-	done
+	wait_port db tcp 2181 "$LAST_BG" 60
 	cap_start zookeeper-zkcli.pcap "${BRCAP[@]}" "$(pair "$C" "${IP4[db]}")"
 	nsx client timeout 30 java -cp "$cp" org.apache.zookeeper.ZooKeeperMain -server "${IP4[db]}:2181" \
 		create /audit-greeting hello >>"$WORK/log/zkcli.log" 2>&1 || die "ZooKeeperMain failed: $(tail -3 "$WORK/log/zkcli.log")"
