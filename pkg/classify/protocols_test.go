@@ -24,6 +24,7 @@ var recordedDatagrams = map[string]datagramWant{
 	"snmp-v3-discovery-net-snmp": {AppSNMP, ClassUnknown, AppSNMP}, // the next message decides
 	"snmpv3-authpriv-net-snmp":   {AppSNMP, ClassEncrypted, AppSNMP},
 	"ntp-chrony":                 {AppNTP, ClassPlaintext, AppNone}, // a lone request is not enough
+	"ntp-nts-chrony":             {AppNTP, ClassEncrypted, AppNone},
 	"tftp-rrq-hpa":               {AppTFTP, ClassPlaintext, AppTFTP},
 	"tftp-data-hpa":              {AppTFTP, ClassPlaintext, AppNone},
 	"radius-freeradius":          {AppRADIUS, ClassPlaintext, AppRADIUS},

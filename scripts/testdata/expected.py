@@ -51,6 +51,7 @@ FIELDS = [
     "vlan.id",
     "openvpn.opcode",
     "snmp.encryptedPDU",
+    "ntp.ext.type",
 ]
 
 # app_protocol -> tshark dissector that must show up in the flow
@@ -332,6 +333,9 @@ def derive(flow):
         v["cls"] = cls = "tls" if v["hellos"] else "unknown"
     if cls == "plaintext" and any(p["snmp.encryptedPDU"] for p in pkts):
         # SNMPv3 authPriv: the scoped PDU is ciphertext (RFC 3414 §8)
+        v["cls"] = cls = "encrypted"
+    if cls == "plaintext" and any(int(t, 0) == 0x0404 for p in pkts for t in p["ntp.ext.type"].split("|") if t):
+        # NTS Authenticator and Encrypted Extension Fields (RFC 8915 §5.6)
         v["cls"] = cls = "encrypted"
     if cls == "tls":
         if not v["hellos"]:

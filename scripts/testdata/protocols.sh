@@ -77,18 +77,44 @@ rec_snmp() {
 		"one SNMPv3 authPriv GET (SHA, AES): an engine-discovery exchange in clear (no varbinds), then the request and response with the scoped PDU encrypted"
 }
 
+# chrony_server_conf prints the chronyd server settings both NTP scenarios
+# share: NTP on the legacy host, answering the test network at stratum 8.
+chrony_server_conf() { # dir
+	printf 'bindaddress %s\nport 123\ncmdport 0\nlocal stratum 8\nallow 10.77.0.0/24\npidfile %s/chronyd.pid\n' "$L" "$1"
+}
+
+rec_nts() {
+	local d=$WORK/chrony-nts
+	mkdir -p "$d/server" "$d/client"
+	install -o _chrony -m 600 "$PKI/server.key" "$d/server/server.key" 2>/dev/null || cp "$PKI/server.key" "$d/server/server.key"
+	{
+		chrony_server_conf "$d/server"
+		printf 'ntsserverkey %s\nntsservercert %s\nntsdumpdir %s\n' "$d/server/server.key" "$PKI/server.pem" "$d/server"
+	} >"$d/server/chrony.conf"
+	bg chronyd-nts legacy chronyd -d -x -u root -f "$d/server/chrony.conf"
+	wait_port legacy tcp 4460 "$LAST_BG"
+	cat >"$d/client/chrony.conf" <<-EOF
+		server $L iburst nts maxsamples 1
+		ntstrustedcerts $PKI/ca.pem
+		acquisitionport 10124
+		cmdport 0
+		pidfile $d/client/chronyd.pid
+	EOF
+	cap_start nts-chrony.pcap "${BRCAP[@]}" "$(pair "$C" "$L")"
+	nsx client timeout 20 chronyd -Q -d -u root -f "$d/client/chrony.conf" >>"$WORK/log/chrony-nts-client.log" 2>&1 ||
+		die "chronyd -Q (NTS) failed: $(tail -3 "$WORK/log/chrony-nts-client.log")"
+	cap_stop
+	manifest nts-chrony.pcap "tcp/4460:class=tls,ver=TLS1.3 udp/123:class=encrypted,app=ntp" "" 2 "chrony $V_CHRONY chronyd -Q → chronyd with NTS" \
+		"NTS (RFC 8915): the NTS-KE exchange over TLS 1.3 on TCP 4460, then NTPv4 requests and responses carrying NTS cookies and the NTS Authenticator and Encrypted Extension Fields"
+}
+
 rec_ntp() {
 	local d=$WORK/chrony
 	mkdir -p "$d/server" "$d/client"
-	cat >"$d/server/chrony.conf" <<-EOF
-		bindaddress $L
-		port 123
-		cmdport 0
-		local stratum 8
-		allow 10.77.0.0/24
-		driftfile $d/server/drift
-		pidfile $d/server/chronyd.pid
-	EOF
+	{
+		chrony_server_conf "$d/server"
+		printf 'driftfile %s/drift\n' "$d/server"
+	} >"$d/server/chrony.conf"
 	bg chronyd legacy chronyd -d -x -f "$d/server/chrony.conf"
 	wait_port legacy udp 123 "$LAST_BG"
 	cat >"$d/client/chrony.conf" <<-EOF
@@ -118,6 +144,23 @@ rec_mqtt() {
 	cap_stop
 	manifest mqtt-mosquitto.pcap "tcp/1883:class=plaintext,app=mqtt" "" 3 "mosquitto $V_MOSQUITTO: mosquitto_pub → mosquitto" \
 		"three MQTT publishes: protocol 3.1.1, 5.0 and 3.1 (MQIsdp), each CONNECT/CONNACK, PUBLISH, DISCONNECT"
+}
+
+rec_mqtt_tls() {
+	local d=$WORK/mosquitto-tls
+	mkdir -p "$d"
+	cp "$PKI/server.pem" "$PKI/server.key" "$PKI/ca.pem" "$d/"
+	chmod 644 "$d"/*
+	printf 'listener 8883 %s\nallow_anonymous true\npersistence false\ncertfile %s\nkeyfile %s\n' \
+		"$K" "$d/server.pem" "$d/server.key" >"$d/mosquitto.conf"
+	bg mosquitto-tls cache mosquitto -c "$d/mosquitto.conf"
+	wait_port cache tcp 8883 "$LAST_BG"
+	cap_start mqtt-tls-mosquitto.pcap "${BRCAP[@]}" "$(pair "$C" "$K")"
+	nsx client mosquitto_pub -h "$K" -p 8883 --cafile "$d/ca.pem" --tls-alpn mqtt -V mqttv311 -i audit-tls \
+		-t plant/line1/temp -m 22.1 || die "mosquitto_pub over TLS failed"
+	cap_stop
+	manifest mqtt-tls-mosquitto.pcap "tcp/8883:class=tls,ver=TLS1.3" "" 1 "mosquitto $V_MOSQUITTO: mosquitto_pub --cafile → mosquitto (listener with certfile)" \
+		"MQTT 3.1.1 over TLS on 8883: TLS 1.3 from the first byte (ALPN mqtt offered), so no MQTT is visible: tls, not mqtt"
 }
 
 rec_memcached() {
@@ -260,4 +303,4 @@ build_natspeer() {
 }
 
 # The protocol scenarios, in recording order.
-PROTO_SCENARIOS=(rec_syslog rec_snmp rec_ntp rec_mqtt rec_memcached rec_tftp rec_radius rec_sip rec_netflow rec_nats rec_amqp rec_zookeeper)
+PROTO_SCENARIOS=(rec_syslog rec_snmp rec_ntp rec_nts rec_mqtt rec_mqtt_tls rec_memcached rec_tftp rec_radius rec_sip rec_netflow rec_nats rec_amqp rec_zookeeper)
