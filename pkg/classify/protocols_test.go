@@ -33,6 +33,7 @@ var recordedDatagrams = map[string]datagramWant{
 	"netflow-v9-softflowd":       {AppNetFlow, ClassPlaintext, AppNetFlow},
 	"ipfix-softflowd":            {AppNetFlow, ClassPlaintext, AppNetFlow},
 	"memcached-udp":              {AppMemcached, ClassPlaintext, AppNone},
+	"kerberos-mit":               {AppKerberos, ClassEncrypted, AppKerberos},
 }
 
 func TestDetectDatagramRecorded(t *testing.T) {

@@ -73,6 +73,7 @@ APP_DISSECTOR = {
     "sip": "sip",
     "netflow": "cflow",
     "amqp": "amqp",
+    "kerberos": "kerberos",
     # no tshark dissector: the truth comes from construction alone
     "nats": None,
     "zookeeper": None,
@@ -336,6 +337,9 @@ def derive(flow):
         v["cls"] = cls = "encrypted"
     if cls == "plaintext" and any(int(t, 0) == 0x0404 for p in pkts for t in p["ntp.ext.type"].split("|") if t):
         # NTS Authenticator and Encrypted Extension Fields (RFC 8915 §5.6)
+        v["cls"] = cls = "encrypted"
+    if cls == "plaintext" and "kerberos" in protocols:
+        # tickets, authenticators and keys are encrypted; only the envelope is clear
         v["cls"] = cls = "encrypted"
     if cls == "tls":
         if not v["hellos"]:

@@ -15,6 +15,7 @@ declare -A PROTO_PKG_OF=(
 	[freeradius]=freeradius [radtest]=freeradius-utils [sipsak]=sipsak [softflowd]=softflowd
 	[/usr/lib/rabbitmq/bin/rabbitmq-server]=rabbitmq-server [amqp-publish]=amqp-tools
 	[/usr/share/zookeeper/bin/zkServer.sh]=zookeeper [java]=default-jre-headless
+	[krb5kdc]=krb5-kdc [kadmin.local]=krb5-admin-server [kinit]=krb5-user
 )
 
 L=${IP4[legacy]} K=${IP4[cache]}
@@ -280,6 +281,26 @@ rec_zookeeper() {
 		"one ZooKeeper session: ConnectRequest/ConnectResponse, create /audit-greeting, close"
 }
 
+rec_kerberos() {
+	local d=$WORK/krb5 realm=AUDIT.INTERNAL
+	mkdir -p "$d"
+	printf '[libdefaults]\n\tdefault_realm = %s\n\tdns_lookup_kdc = false\n\tdns_lookup_realm = false\n[realms]\n\t%s = {\n\t\tkdc = %s:88\n\t}\n' \
+		"$realm" "$realm" "$L" >"$d/krb5.conf"
+	printf '[kdcdefaults]\n\tkdc_ports = 88\n\tkdc_tcp_ports = 88\n[realms]\n\t%s = {\n\t\tdatabase_name = %s/principal\n\t\tkey_stash_file = %s/stash\n\t}\n' \
+		"$realm" "$d" "$d" >"$d/kdc.conf"
+	local krb=(env KRB5_CONFIG="$d/krb5.conf" KRB5_KDC_PROFILE="$d/kdc.conf")
+	"${krb[@]}" kdb5_util create -s -r "$realm" -P master-pass-1 >>"$WORK/log/kdb5_util.log" 2>&1 || die "kdb5_util failed"
+	"${krb[@]}" kadmin.local -r "$realm" -q "addprinc -pw deploy-pass deploy" >>"$WORK/log/kdb5_util.log" 2>&1 || die "addprinc failed"
+	bg krb5kdc legacy "${krb[@]}" krb5kdc -n -r "$realm"
+	wait_port legacy udp 88 "$LAST_BG"
+	cap_start kerberos-mit.pcap "${BRCAP[@]}" "$(pair "$C" "$L")"
+	echo deploy-pass | nsx client "${krb[@]}" KRB5CCNAME="FILE:$d/ccache" kinit "deploy@$realm" >>"$WORK/log/kinit.log" 2>&1 ||
+		die "kinit failed: $(tail -3 "$WORK/log/kinit.log")"
+	cap_stop
+	manifest kerberos-mit.pcap "udp/88:class=encrypted,app=kerberos" "" 1 "MIT Kerberos $V_KRB5 kinit → krb5kdc" \
+		"kinit with a password: one AS-REQ over UDP and the AS-REP (the principal does not require pre-authentication); principal names and realm in clear, the ticket and the reply's key part encrypted"
+}
+
 proto_versions() {
 	V_LOGGER=$(logger --version | awk '{print $1, $NF}')
 	V_SNMP=$(snmpget --version 2>&1 | awk '{print $NF}')
@@ -292,6 +313,7 @@ proto_versions() {
 	V_SOFTFLOWD=$(dpkg-query -W -f='${Version}' softflowd)
 	V_RABBITMQ=$(dpkg-query -W -f='${Version}' rabbitmq-server)
 	V_AMQP_TOOLS=$(dpkg-query -W -f='${Version}' amqp-tools)
+	V_KRB5=$(dpkg-query -W -f='${Version}' krb5-kdc)
 	V_ZOOKEEPER=$(dpkg-query -W -f='${Version}' zookeeper)
 	V_NATS_SERVER=$(awk '/nats-server/{print $2}' "$HELPERS/natspeer/go.mod")
 	V_NATS_GO=$(awk '/nats.go /{print $2}' "$HELPERS/natspeer/go.mod")
@@ -303,4 +325,4 @@ build_natspeer() {
 }
 
 # The protocol scenarios, in recording order.
-PROTO_SCENARIOS=(rec_syslog rec_snmp rec_ntp rec_nts rec_mqtt rec_mqtt_tls rec_memcached rec_tftp rec_radius rec_sip rec_netflow rec_nats rec_amqp rec_zookeeper)
+PROTO_SCENARIOS=(rec_syslog rec_snmp rec_ntp rec_nts rec_mqtt rec_mqtt_tls rec_memcached rec_tftp rec_radius rec_sip rec_netflow rec_nats rec_amqp rec_zookeeper rec_kerberos)
