@@ -99,6 +99,9 @@ const (
 	AppCassandra
 	// AppZooKeeper is the ZooKeeper client protocol.
 	AppZooKeeper
+	// AppNetBIOSNS is the NetBIOS name service (RFC 1002), DNS-format
+	// messages about NetBIOS names.
+	AppNetBIOSNS
 
 	numApps // keep last
 )
@@ -144,6 +147,7 @@ var appNames = [numApps]string{
 	AppMongoDB:    "mongodb",
 	AppCassandra:  "cassandra",
 	AppZooKeeper:  "zookeeper",
+	AppNetBIOSNS:  "netbios-ns",
 }
 
 // String returns the lower-case protocol name used in reports and metrics

@@ -25,7 +25,7 @@ func (c *Classifier) datagram(in *Input) (Verdict, bool) {
 	cl, _, _ := NextDatagram(in.Client)
 	sv, _, _ := NextDatagram(in.Server)
 	if app := DetectDatagram(cl, sv, in.ClientPort, in.ServerPort); app != AppNone {
-		return Verdict{Class: ClassPlaintext, App: app}, true
+		return Verdict{Class: ClassPlaintext, App: dnsFlavour(cl, sv)}, true
 	}
 	if v, done, ok := classifyQUIC(in); ok {
 		if v.QUICVersion == 0 {

@@ -182,3 +182,60 @@ func dnsTCPSide(b []byte, response bool) side {
 func detectDNSStream(client, server []byte) result {
 	return combine(dnsTCPSide(client, false), dnsTCPSide(server, true))
 }
+
+// detectDNSDatagram recognises DNS over UDP without the ports' help (the
+// classifier tries DetectDatagram, with them, first).
+func detectDNSDatagram(client, server []byte) (result, Class) {
+	if DetectDatagram(client, server, 0, 0) == AppDNS {
+		return resYes, ClassPlaintext
+	}
+	return resNo, ClassUnknown
+}
+
+// NetBIOS name service (RFC 1002 §4.2), DNS-format messages about NetBIOS
+// names.
+
+// Question types of the NetBIOS name service (RFC 1002 §4.2.1.3).
+const (
+	nbnsTypeNB     = 0x0020
+	nbnsTypeNBSTAT = 0x0021
+	nbnsNameLen    = 32 // a 16-byte NetBIOS name in first-level encoding (RFC 1001 §14.1)
+)
+
+// netbiosQuestion reports whether the DNS-format message b asks about a
+// NetBIOS name: a first label of 32 letters A-P (each half-byte of the name
+// plus 'A') and a question of type NB or NBSTAT.
+func netbiosQuestion(b []byte) bool {
+	if len(b) < 12+1+nbnsNameLen || b[12] != nbnsNameLen {
+		return false
+	}
+	for _, c := range b[13 : 13+nbnsNameLen] {
+		if c < 'A' || c > 'P' {
+			return false
+		}
+	}
+	off, st := dnsName(b, 12, false)
+	if st != berOK || off+4 > len(b) {
+		return false
+	}
+	t := be16(b[off:])
+	return t == nbnsTypeNB || t == nbnsTypeNBSTAT
+}
+
+// dnsFlavour names a DNS-format exchange: NetBIOS name service when its
+// question is about a NetBIOS name, else DNS (mDNS and LLMNR included).
+func dnsFlavour(client, server []byte) App {
+	if netbiosQuestion(client) || (len(client) == 0 && netbiosQuestion(server)) {
+		return AppNetBIOSNS
+	}
+	return AppDNS
+}
+
+// detectNetBIOSNS recognises a NetBIOS name-service exchange that DNS's
+// checks accept.
+func detectNetBIOSNS(client, server []byte) (result, Class) {
+	if r, c := detectDNSDatagram(client, server); r == resYes && dnsFlavour(client, server) == AppNetBIOSNS {
+		return r, c
+	}
+	return resNo, ClassUnknown
+}

@@ -34,6 +34,7 @@ var recordedDatagrams = map[string]datagramWant{
 	"ipfix-softflowd":            {AppNetFlow, ClassPlaintext, AppNetFlow},
 	"memcached-udp":              {AppMemcached, ClassPlaintext, AppNone},
 	"kerberos-mit":               {AppKerberos, ClassEncrypted, AppKerberos},
+	"netbios-ns-nmblookup":       {AppNetBIOSNS, ClassPlaintext, AppNetBIOSNS},
 }
 
 func TestDetectDatagramRecorded(t *testing.T) {
@@ -47,9 +48,13 @@ func TestDetectDatagramRecorded(t *testing.T) {
 			if app, _, _ := detectDatagramRegistered(e.client, nil); app != want.client {
 				t.Errorf("client alone: %q, want %q", app, want.client)
 			}
-			// DNS first, as the classifier tries it: none of these is DNS.
-			if d := DetectDatagram(e.client, e.server, 40000, 53); d != AppNone {
-				t.Errorf("DetectDatagram = %q, want none", d)
+			// DNS first, as the classifier tries it: only NetBIOS-NS is DNS-format.
+			wantDNS := AppNone
+			if want.app == AppNetBIOSNS {
+				wantDNS = AppDNS
+			}
+			if d := DetectDatagram(e.client, e.server, 40000, 53); d != wantDNS {
+				t.Errorf("DetectDatagram = %q, want %q", d, wantDNS)
 			}
 		})
 	}
@@ -180,6 +185,9 @@ func TestDatagramRecognisersAccept(t *testing.T) {
 		{"syslog RFC 3164 with a space-padded day", []byte("<38>Dec  7 14:00:01 edge sshd[42]: Accepted publickey"), nil, AppSyslog, ClassPlaintext},
 		{"syslog RFC 5424 NILVALUE timestamp", []byte("<165>1 - host app - - - text"), nil, AppSyslog, ClassPlaintext},
 		{"NTS-protected NTP request (RFC 8915 §5.6)", ntsRequest(), nil, AppNone, ClassUnknown},
+		{"mDNS query stays DNS (RFC 6762)", []byte("\x00\x00\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x07printer\x05local\x00\x00\x01\x80\x01"), nil, AppDNS, ClassPlaintext},
+		{"NetBIOS NBSTAT query (RFC 1002 §4.2.17)", []byte("\x00\x01\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x20CKAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\x00\x00\x21\x00\x01"), nil, AppNetBIOSNS, ClassPlaintext},
+		{"a 32-letter label beyond A-P is DNS, not NetBIOS", []byte("\x00\x01\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x20CKAAAAAAAAAAAAAAAAAAAAAAAAAAAAAZ\x00\x00\x21\x00\x01"), nil, AppDNS, ClassPlaintext},
 		{"TFTP OACK (RFC 2347)", []byte("\x00\x06blksize\x001428\x00"), []byte("\x00\x04\x00\x00"), AppTFTP, ClassPlaintext},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -74,6 +74,7 @@ APP_DISSECTOR = {
     "netflow": "cflow",
     "amqp": "amqp",
     "kerberos": "kerberos",
+    "netbios-ns": "nbns",
     # no tshark dissector: the truth comes from construction alone
     "nats": None,
     "zookeeper": None,

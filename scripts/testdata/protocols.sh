@@ -15,7 +15,7 @@ declare -A PROTO_PKG_OF=(
 	[freeradius]=freeradius [radtest]=freeradius-utils [sipsak]=sipsak [softflowd]=softflowd
 	[/usr/lib/rabbitmq/bin/rabbitmq-server]=rabbitmq-server [amqp-publish]=amqp-tools
 	[/usr/share/zookeeper/bin/zkServer.sh]=zookeeper [java]=default-jre-headless
-	[krb5kdc]=krb5-kdc [kadmin.local]=krb5-admin-server [kinit]=krb5-user
+	[nmblookup]=samba-common-bin [krb5kdc]=krb5-kdc [kadmin.local]=krb5-admin-server [kinit]=krb5-user
 )
 
 L=${IP4[legacy]} K=${IP4[cache]}
@@ -234,6 +234,15 @@ rec_netflow() {
 		"flow export of http-nginx-curl.pcap by softflowd reading it (-r): NetFlow v5, v9 (templates and data) and IPFIX (-v 10), each from its own socket"
 }
 
+rec_netbios() {
+	cap_start netbios-ns-nmblookup.pcap "${BRCAP[@]}" "$(pair "$C" "$L")"
+	sink "nbns-sink-$CAP_NAME" legacy "$L" 137
+	nsx client timeout 10 nmblookup -U "$L" --recursion FILESERVER01 >>"$WORK/log/nmblookup.log" 2>&1 || true
+	cap_stop
+	manifest netbios-ns-nmblookup.pcap "udp/137:class=plaintext,app=netbios-ns" "" 1 "Samba $V_SAMBA nmblookup → socat UDP-RECV" \
+		"NetBIOS name queries (NB, FILESERVER01) sent by nmblookup -U --recursion to one address; the receiver only reads, so nmblookup retries and gives up"
+}
+
 rec_nats() {
 	local peer=$WORK/bin/natspeer
 	bg natspeer-plain server "$peer" -listen "$S:4222"
@@ -313,6 +322,7 @@ proto_versions() {
 	V_SOFTFLOWD=$(dpkg-query -W -f='${Version}' softflowd)
 	V_RABBITMQ=$(dpkg-query -W -f='${Version}' rabbitmq-server)
 	V_AMQP_TOOLS=$(dpkg-query -W -f='${Version}' amqp-tools)
+	V_SAMBA=$(dpkg-query -W -f='${Version}' samba-common-bin)
 	V_KRB5=$(dpkg-query -W -f='${Version}' krb5-kdc)
 	V_ZOOKEEPER=$(dpkg-query -W -f='${Version}' zookeeper)
 	V_NATS_SERVER=$(awk '/nats-server/{print $2}' "$HELPERS/natspeer/go.mod")
@@ -325,4 +335,4 @@ build_natspeer() {
 }
 
 # The protocol scenarios, in recording order.
-PROTO_SCENARIOS=(rec_syslog rec_snmp rec_ntp rec_nts rec_mqtt rec_mqtt_tls rec_memcached rec_tftp rec_radius rec_sip rec_netflow rec_nats rec_amqp rec_zookeeper rec_kerberos)
+PROTO_SCENARIOS=(rec_syslog rec_snmp rec_ntp rec_nts rec_mqtt rec_mqtt_tls rec_memcached rec_tftp rec_radius rec_sip rec_netflow rec_netbios rec_nats rec_amqp rec_zookeeper rec_kerberos)
