@@ -78,6 +78,12 @@ rec_snmp() {
 		"one SNMPv3 authPriv GET (SHA, AES): an engine-discovery exchange in clear (no varbinds), then the request and response with the scoped PDU encrypted"
 }
 
+# stop_server ends a server started with bg before the cleanup would.
+stop_server() { # pid
+	kill -TERM "$1" 2>/dev/null || true
+	wait_pid "$1" 5
+}
+
 # chrony_server_conf prints the chronyd server settings both NTP scenarios
 # share: NTP on the legacy host, answering the test network at stratum 8.
 chrony_server_conf() { # dir
@@ -93,7 +99,8 @@ rec_nts() {
 		printf 'ntsserverkey %s\nntsservercert %s\nntsdumpdir %s\n' "$d/server/server.key" "$PKI/server.pem" "$d/server"
 	} >"$d/server/chrony.conf"
 	bg chronyd-nts legacy chronyd -d -x -u root -f "$d/server/chrony.conf"
-	wait_port legacy tcp 4460 "$LAST_BG"
+	local srv=$LAST_BG
+	wait_port legacy tcp 4460 "$srv"
 	cat >"$d/client/chrony.conf" <<-EOF
 		server $L iburst nts maxsamples 1
 		ntstrustedcerts $PKI/ca.pem
@@ -105,6 +112,7 @@ rec_nts() {
 	nsx client timeout 20 chronyd -Q -d -u root -f "$d/client/chrony.conf" >>"$WORK/log/chrony-nts-client.log" 2>&1 ||
 		die "chronyd -Q (NTS) failed: $(tail -3 "$WORK/log/chrony-nts-client.log")"
 	cap_stop
+	stop_server "$srv" # the next scenario's chronyd binds port 123 too
 	manifest nts-chrony.pcap "tcp/4460:class=tls,ver=TLS1.3 udp/123:class=encrypted,app=ntp" "" 2 "chrony $V_CHRONY chronyd -Q → chronyd with NTS" \
 		"NTS (RFC 8915): the NTS-KE exchange over TLS 1.3 on TCP 4460, then NTPv4 requests and responses carrying NTS cookies and the NTS Authenticator and Encrypted Extension Fields"
 }
@@ -117,7 +125,8 @@ rec_ntp() {
 		printf 'driftfile %s/drift\n' "$d/server"
 	} >"$d/server/chrony.conf"
 	bg chronyd legacy chronyd -d -x -f "$d/server/chrony.conf"
-	wait_port legacy udp 123 "$LAST_BG"
+	local srv=$LAST_BG
+	wait_port legacy udp 123 "$srv"
 	cat >"$d/client/chrony.conf" <<-EOF
 		server $L iburst maxsamples 1
 		acquisitionport 10123
@@ -128,6 +137,7 @@ rec_ntp() {
 	nsx client timeout 20 chronyd -Q -d -f "$d/client/chrony.conf" >>"$WORK/log/chrony-client.log" 2>&1 ||
 		die "chronyd -Q failed: $(tail -3 "$WORK/log/chrony-client.log")"
 	cap_stop
+	stop_server "$srv" # the next scenario's chronyd binds port 123 too
 	manifest ntp-chrony.pcap "udp/123:class=plaintext,app=ntp" "" 1 "chrony $V_CHRONY chronyd -Q → chronyd (local stratum 8)" \
 		"NTPv4 client requests (mode 3) from a fixed acquisition port and the server's responses (mode 4), the origin timestamp echoing the request's transmit timestamp"
 }
