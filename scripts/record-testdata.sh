@@ -66,6 +66,8 @@ install_packages() {
 	local missing=() c
 	for c in "${!PROTO_PKG_OF[@]}"; do PKG_OF[$c]=${PROTO_PKG_OF[$c]}; done
 	for c in "${!PKG_OF[@]}"; do
+		# a path stands for a file the package installs (a library, a Python module)
+		[[ $c == /* && -e $c ]] && continue
 		command -v "$c" >/dev/null 2>&1 || missing+=("${PKG_OF[$c]}")
 	done
 	# the PostgreSQL server binaries (initdb, pg_ctl) live outside PATH

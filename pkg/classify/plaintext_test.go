@@ -112,6 +112,9 @@ var recordedApps = map[string]struct{ both, client, server App }{
 	"nats-plain":              {AppNATS, AppNATS, AppNATS},
 	"starttls-nats":           {AppNone, AppNone, AppNATS},
 	"amqp-rabbitmq":           {AppAMQP, AppAMQP, AppNone},
+	"amqp10-proton":           {AppAMQP, AppAMQP, AppNone},
+	"stomp-stomppy":           {AppSTOMP, AppSTOMP, AppSTOMP},
+	"gearman-gearmand":        {AppGearman, AppGearman, AppGearman},
 	"zookeeper-zkcli":         {AppZooKeeper, AppZooKeeper, AppNone},
 
 	// From the peer corpus.

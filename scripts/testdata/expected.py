@@ -75,9 +75,11 @@ APP_DISSECTOR = {
     "amqp": "amqp",
     "kerberos": "kerberos",
     "netbios-ns": "nbns",
+    "gearman": "gearman",
     # no tshark dissector: the truth comes from construction alone
     "nats": None,
     "zookeeper": None,
+    "stomp": None,
 }
 
 # tunnels whose inner handshake tshark dissects (the "tunnel=" expect attribute)

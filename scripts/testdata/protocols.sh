@@ -15,6 +15,8 @@ declare -A PROTO_PKG_OF=(
 	[freeradius]=freeradius [radtest]=freeradius-utils [sipsak]=sipsak [softflowd]=softflowd
 	[/usr/lib/rabbitmq/bin/rabbitmq-server]=rabbitmq-server [amqp-publish]=amqp-tools
 	[/usr/share/zookeeper/bin/zkServer.sh]=zookeeper [java]=default-jre-headless
+	[gearmand]=gearman-job-server [gearman]=gearman-tools
+	[/usr/share/doc/python3-stomp/copyright]=python3-stomp [/usr/share/doc/python3-qpid-proton/copyright]=python3-qpid-proton
 	[nmblookup]=samba-common-bin [krb5kdc]=krb5-kdc [kadmin.local]=krb5-admin-server [kinit]=krb5-user
 )
 
@@ -272,17 +274,42 @@ rec_nats() {
 rec_amqp() {
 	local d=$WORK/rabbitmq
 	mkdir -p "$d"
-	printf 'loopback_users = none\nlisteners.tcp.default = %s:5672\n' "$K" >"$d/rabbitmq.conf"
+	printf 'loopback_users = none\nlisteners.tcp.default = %s:5672\nstomp.listeners.tcp.1 = %s:61613\n' "$K" "$K" >"$d/rabbitmq.conf"
+	echo '[rabbitmq_stomp,rabbitmq_amqp1_0].' >"$d/plugins"
 	bg rabbitmq cache env HOME="$d" RABBITMQ_NODENAME=rabbit@localhost RABBITMQ_CONFIG_FILE="$d/rabbitmq.conf" \
 		RABBITMQ_MNESIA_BASE="$d/mnesia" RABBITMQ_LOG_BASE="$d/log" RABBITMQ_ENABLED_PLUGINS_FILE="$d/plugins" \
 		/usr/lib/rabbitmq/bin/rabbitmq-server
 	wait_port cache tcp 5672 "$LAST_BG" 60
+	wait_port cache tcp 61613 "$LAST_BG" 30
 	cap_start amqp-rabbitmq.pcap "${BRCAP[@]}" "$(pair "$C" "$K")"
 	nsx client amqp-publish -u "amqp://guest:guest@$K:5672" -r audit.greeting -b "hello over amqp" ||
 		die "amqp-publish failed"
+	# Debian's python3 (python3-qpid-proton, python3-stomp), not one first on PATH
+	nsx client /usr/bin/python3 -c 'import sys
+from proton import Message
+from proton.utils import BlockingConnection
+c = BlockingConnection("amqp://guest:guest@" + sys.argv[1] + ":5672")
+c.create_sender("audit.greeting").send(Message(body="hello over amqp 1.0"))
+c.close()' "$K" >>"$WORK/log/proton.log" 2>&1 || die "AMQP 1.0 client failed: $(tail -3 "$WORK/log/proton.log")"
+	nsx client /usr/bin/python3 -c 'import sys, stomp
+c = stomp.Connection([(sys.argv[1], 61613)])
+c.connect("guest", "guest", wait=True)
+c.send(destination="/queue/audit.greeting", body="hello over stomp")
+c.disconnect()' "$K" >>"$WORK/log/stomp.log" 2>&1 || die "STOMP client failed: $(tail -3 "$WORK/log/stomp.log")"
 	cap_stop
-	manifest amqp-rabbitmq.pcap "tcp/5672:class=plaintext,app=amqp" "" 1 "RabbitMQ $V_RABBITMQ; amqp-tools $V_AMQP_TOOLS amqp-publish" \
-		"one AMQP 0-9-1 publish: protocol header, Connection.Start/Start-Ok (PLAIN guest:guest in clear), Tune, Open, Channel.Open, Basic.Publish, Close"
+	manifest amqp-rabbitmq.pcap "tcp/5672:class=plaintext,app=amqp tcp/61613:class=plaintext,app=stomp" "" 3 \
+		"RabbitMQ $V_RABBITMQ (rabbitmq_stomp, rabbitmq_amqp1_0); amqp-tools $V_AMQP_TOOLS amqp-publish; Qpid Proton $V_PROTON; stomp.py $V_STOMPPY" \
+		"three publishes to RabbitMQ: AMQP 0-9-1 (amqp-publish: protocol header, Connection.Start/Start-Ok with PLAIN guest:guest in clear, Basic.Publish), AMQP 1.0 (Qpid Proton: the SASL header AMQP 3 1 0 0, SASL PLAIN, then the AMQP header and frames) and STOMP 1.2 (stomp.py: CONNECT with login and passcode, SEND, DISCONNECT)"
+}
+
+rec_gearman() {
+	bg gearmand db gearmand --listen="${IP4[db]}" --port=4730 --log-file=stderr
+	wait_port db tcp 4730 "$LAST_BG"
+	cap_start gearman-gearmand.pcap "${BRCAP[@]}" "$(pair "$C" "${IP4[db]}")"
+	echo "invoice 9" | nsx client gearman -h "${IP4[db]}" -p 4730 -b -f render_invoice || die "gearman client failed"
+	cap_stop
+	manifest gearman-gearmand.pcap "tcp/4730:class=plaintext,app=gearman" "" 1 "Gearman $V_GEARMAN: gearman -b → gearmand" \
+		"one background job submitted (SUBMIT_JOB_BG) and its JOB_CREATED, in Gearman's binary protocol"
 }
 
 rec_zookeeper() {
@@ -333,6 +360,9 @@ proto_versions() {
 	V_RABBITMQ=$(dpkg-query -W -f='${Version}' rabbitmq-server)
 	V_AMQP_TOOLS=$(dpkg-query -W -f='${Version}' amqp-tools)
 	V_SAMBA=$(dpkg-query -W -f='${Version}' samba-common-bin)
+	V_PROTON=$(dpkg-query -W -f='${Version}' python3-qpid-proton)
+	V_STOMPPY=$(dpkg-query -W -f='${Version}' python3-stomp)
+	V_GEARMAN=$(dpkg-query -W -f='${Version}' gearman-job-server)
 	V_KRB5=$(dpkg-query -W -f='${Version}' krb5-kdc)
 	V_ZOOKEEPER=$(dpkg-query -W -f='${Version}' zookeeper)
 	V_NATS_SERVER=$(awk '/nats-server/{print $2}' "$HELPERS/natspeer/go.mod")
@@ -345,4 +375,4 @@ build_natspeer() {
 }
 
 # The protocol scenarios, in recording order.
-PROTO_SCENARIOS=(rec_syslog rec_snmp rec_ntp rec_nts rec_mqtt rec_mqtt_tls rec_memcached rec_tftp rec_radius rec_sip rec_netflow rec_netbios rec_nats rec_amqp rec_zookeeper rec_kerberos)
+PROTO_SCENARIOS=(rec_syslog rec_snmp rec_ntp rec_nts rec_mqtt rec_mqtt_tls rec_memcached rec_tftp rec_radius rec_sip rec_netflow rec_netbios rec_nats rec_amqp rec_gearman rec_zookeeper rec_kerberos)
