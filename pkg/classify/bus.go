@@ -349,12 +349,80 @@ func amqpServerSide(b []byte) side {
 	return sideWeak
 }
 
+// AMQP 0-9-1 frame layout (§4.2.3): type, channel, size, payload, and the
+// frame-end octet.
+const (
+	amqpFrameHeader = 7
+	amqpFrameEnd    = 0xce
+	maxAMQPFrame    = 8192 // longest frame awaited: the classifier sees the first KiB of a flow
+	maxAMQPFrames   = 16   // frames walked at most
+)
+
+// amqpFrames judges a direction joined after the protocol header: AMQP
+// 0-9-1 frames of type method, header, body or heartbeat (1, 2, 3, 8),
+// each closed by the frame-end octet 0xce at the offset its size gives.
+// Two complete frames are conclusive, one is consistent.
+func amqpFrames(b []byte) side {
+	if len(b) == 0 {
+		return sideEmpty
+	}
+	n := 0
+	for len(b) > 0 && n < maxAMQPFrames {
+		if t := b[0]; t != 1 && t != 2 && t != 3 && t != 8 {
+			break
+		}
+		if len(b) < amqpFrameHeader {
+			return amqpFrameCount(n, true)
+		}
+		size := be32(b[3:])
+		if size > maxAMQPFrame {
+			break
+		}
+		end := amqpFrameHeader + int(size)
+		if len(b) <= end {
+			return amqpFrameCount(n, true)
+		}
+		if b[end] != amqpFrameEnd {
+			break
+		}
+		n++
+		b = b[end+1:]
+	}
+	return amqpFrameCount(n, false)
+}
+
+// amqpFrameCount turns a number of complete frames into evidence; short
+// says that the bytes ended inside the next one.
+func amqpFrameCount(n int, short bool) side {
+	switch {
+	case n >= 2:
+		return sideStrong
+	case n == 1:
+		return sideWeak
+	case short:
+		return sidePrefix
+	}
+	return sideNo
+}
+
+// amqpClientSide accepts a protocol header, or frames when the connection
+// was joined after it.
+func amqpClientSide(b []byte) side {
+	if len(b) > 0 && b[0] == 'A' {
+		return amqpHeader(b)
+	}
+	return amqpFrames(b)
+}
+
 func detectAMQP(client, server []byte) result {
 	s := sideEmpty
 	if len(server) > 0 {
 		s = amqpServerSide(server)
+		if s == sideNo {
+			s = amqpFrames(server)
+		}
 	}
-	return combine(amqpHeader(client), s)
+	return combine(amqpClientSide(client), s)
 }
 
 // amqpStartTLS follows the TLS layer of AMQP 1.0 (§5.2): the client's

@@ -117,6 +117,14 @@ var recordedApps = map[string]struct{ both, client, server App }{
 	"gearman-gearmand":        {AppGearman, AppGearman, AppGearman},
 	"zookeeper-zkcli":         {AppZooKeeper, AppZooKeeper, AppNone},
 
+	// From nDPI's test suite (ntop/nDPI@3b1286ab, LGPL-3.0): servers with no
+	// Debian 12 package (Cassandra, MongoDB), and look-alikes that must not match.
+	"cassandra-ndpi":            {AppCassandra, AppNone, AppNone},
+	"mongodb-ndpi":              {AppMongoDB, AppMongoDB, AppNone},
+	"mongo-false-positive-ndpi": {AppNone, AppNone, AppNone},
+	"amqp-midstream-ndpi":       {AppAMQP, AppAMQP, AppNone},
+	"rsh-not-syslog-ndpi":       {AppNone, AppNone, AppNone},
+
 	// From the peer corpus.
 	"http-arkime":                 {AppHTTP, AppHTTP, AppHTTP},
 	"connect-arkime":              {AppHTTP, AppHTTP, AppHTTP},

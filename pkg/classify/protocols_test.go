@@ -35,6 +35,8 @@ var recordedDatagrams = map[string]datagramWant{
 	"memcached-udp":              {AppMemcached, ClassPlaintext, AppNone},
 	"kerberos-mit":               {AppKerberos, ClassEncrypted, AppKerberos},
 	"netbios-ns-nmblookup":       {AppNetBIOSNS, ClassPlaintext, AppNetBIOSNS},
+	// From nDPI's test suite: a datagram nDPI once took for RADIUS.
+	"radius-false-positive-ndpi": {AppNone, ClassUnknown, AppNone},
 }
 
 func TestDetectDatagramRecorded(t *testing.T) {
@@ -244,7 +246,8 @@ func TestStreamRecognisersReject(t *testing.T) {
 		{"NATS INFO JSON not closed", nil, []byte("INFO {\"server_id\":\"x\"\r\n")},
 		{"NATS answered by HTTP", nats.client, []byte("HTTP/1.1 400 Bad Request\r\n")},
 		{"AMQP version 0-8", []byte("AMQP\x01\x01\x08\x00"), nil},
-		{"AMQP answered by something else", []byte("AMQP\x00\x00\x09\x01"), []byte("\x02\x00\x00\x00\x00\x00\x0c\x00\x0a\x00\x0a")},
+		{"AMQP answered by something else", []byte("AMQP\x00\x00\x09\x01"), []byte("HTTP/1.1 400 Bad Request\r\n")},
+		{"AMQP frame without its frame-end octet", []byte("\x01\x00\x01\x00\x00\x00\x04\x00\x14\x00\x28\x00\x01\x00\x01\x00\x00\x00\x04\x00\x14\x00\x28\xce"), nil},
 		{"STOMP command with arguments", []byte("CONNECT host\naccept-version:1.2\n\n\x00"), nil},
 		{"STOMP header without a colon", []byte("CONNECT\nhost\n\n\x00"), nil},
 		{"NSQ without the magic", []byte("IDENTIFY\n"), nil},
@@ -277,6 +280,7 @@ func TestStreamRecognisersAccept(t *testing.T) {
 	}{
 		{"AMQP 0-9-1 and Connection.Start", "AMQP\x00\x00\x09\x01", "\x01\x00\x00\x00\x00\x01\xf4\x00\x0a\x00\x0a\x00\x09", AppAMQP},
 		{"AMQP 1.0 SASL header", "AMQP\x03\x01\x00\x00", "", AppAMQP},
+		{"AMQP 0-9-1 frames joined midstream (§4.2.3)", "\x01\x00\x01\x00\x00\x00\x04\x00\x14\x00\x28\xce\x08\x00\x00\x00\x00\x00\x00\xce", "", AppAMQP},
 		{"STOMP 1.2 CONNECT and CONNECTED", "CONNECT\naccept-version:1.2\nhost:broker\n\n\x00", "CONNECTED\nversion:1.2\n\n\x00", AppSTOMP},
 		{"NSQ IDENTIFY", "  V2IDENTIFY\n\x00\x00\x00\x02{}", "\x00\x00\x00\x06\x00\x00\x00\x00OK", AppNSQ},
 		{"Gearman SUBMIT_JOB", "\x00REQ\x00\x00\x00\x07\x00\x00\x00\x05f\x00\x00hi", "\x00RES\x00\x00\x00\x08\x00\x00\x00\x04H:1\x00", AppGearman},
