@@ -102,6 +102,10 @@ const (
 	// AppNetBIOSNS is the NetBIOS name service (RFC 1002), DNS-format
 	// messages about NetBIOS names.
 	AppNetBIOSNS
+	// AppBeanstalk is the beanstalkd work-queue protocol.
+	AppBeanstalk
+	// AppInfluxDB is InfluxDB's line protocol over UDP.
+	AppInfluxDB
 
 	numApps // keep last
 )
@@ -148,6 +152,8 @@ var appNames = [numApps]string{
 	AppCassandra:  "cassandra",
 	AppZooKeeper:  "zookeeper",
 	AppNetBIOSNS:  "netbios-ns",
+	AppBeanstalk:  "beanstalk",
+	AppInfluxDB:   "influxdb",
 }
 
 // String returns the lower-case protocol name used in reports and metrics

@@ -570,3 +570,47 @@ func gearmanPacket(b []byte, magic string) side {
 func detectGearman(client, server []byte) result {
 	return combine(gearmanPacket(client, "\x00REQ"), gearmanPacket(server, "\x00RES"))
 }
+
+// Beanstalk (beanstalkd doc/protocol.txt).
+
+// beanstalkCommands are the producer and worker commands a connection
+// opens with; "put" is checked for its numbers by beanstalkPut.
+var beanstalkCommands = [...]command{
+	{"USE", argYes, sideWeak}, {"WATCH", argYes, sideWeak}, {"RESERVE", argNo, sideWeak},
+	{"RESERVE-WITH-TIMEOUT", argYes, sideWeak}, {"STATS-TUBE", argYes, sideWeak},
+	{"LIST-TUBES", argNo, sideWeak}, {"STATS", argNo, sideWeak}, {"PEEK-READY", argNo, sideWeak},
+}
+
+// beanstalkReplies are the first words of the server's replies.
+var beanstalkReplies = [...]command{
+	{"INSERTED", argYes, sideWeak}, {"USING", argYes, sideWeak}, {"WATCHING", argYes, sideWeak},
+	{"RESERVED", argYes, sideWeak}, {"OK", argYes, sideWeak}, {"FOUND", argYes, sideWeak},
+	{"BURIED", argAny, sideWeak}, {"JOB_TOO_BIG", argNo, sideWeak}, {"DRAINING", argNo, sideWeak},
+	{"TIMED_OUT", argNo, sideWeak}, {"DEADLINE_SOON", argNo, sideWeak}, {"NOT_FOUND", argNo, sideWeak},
+	{"BAD_FORMAT", argNo, sideWeak}, {"UNKNOWN_COMMAND", argNo, sideWeak},
+}
+
+// beanstalkClientSide accepts "put <pri> <delay> <ttr> <bytes>" (four
+// numbers, conclusive) or another lower-case command.
+func beanstalkClientSide(b []byte) side {
+	if len(b) == 0 {
+		return sideEmpty
+	}
+	if b[0] < 'a' || b[0] > 'z' {
+		return sideNo // commands are lower case
+	}
+	if m := matchLit(b, "put ", false); m == 0 {
+		return sidePrefix
+	} else if m == 1 {
+		ln, _, st := nextLine(b, maxLine)
+		if st == lineBad {
+			return sideNo
+		}
+		return wordsAndNumbers(ln[len("put "):], 4, false, st)
+	}
+	return commandSide(b, beanstalkCommands[:])
+}
+
+func detectBeanstalk(client, server []byte) result {
+	return combine(beanstalkClientSide(client), commandSide(server, beanstalkReplies[:]))
+}

@@ -494,6 +494,13 @@ func memcachedStorageLine(args []byte, cas bool, st lineStatus) side {
 	if cas {
 		want = 5
 	}
+	return wordsAndNumbers(args, want, true, st)
+}
+
+// wordsAndNumbers checks want space-separated fields: a key first when
+// key is set (up to 250 bytes, then an optional "noreply" after the
+// fields), decimal numbers otherwise. A line cut short is a prefix.
+func wordsAndNumbers(args []byte, want int, key bool, st lineStatus) side {
 	fields := 0
 	for len(args) > 0 {
 		end := len(args)
@@ -505,11 +512,11 @@ func memcachedStorageLine(args []byte, cas bool, st lineStatus) side {
 		}
 		f := args[:end]
 		switch {
-		case fields == 0 && (len(f) == 0 || len(f) > 250):
+		case key && fields == 0 && (len(f) == 0 || len(f) > 250):
 			return sideNo
-		case fields > 0 && fields < want && !isStatsdNumber(f):
+		case (!key || fields > 0) && fields < want && !isStatsdNumber(f):
 			return sideNo
-		case fields == want && string(f) != "noreply", fields > want:
+		case fields == want && (!key || string(f) != "noreply"), fields > want:
 			return sideNo
 		}
 		fields++

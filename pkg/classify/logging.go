@@ -148,17 +148,11 @@ func detectSyslogStream(client, server []byte) result {
 // detectSyslogDatagram recognises a syslog datagram; receivers send nothing
 // back.
 func detectSyslogDatagram(client, server []byte) (result, Class) {
-	if len(server) > 0 {
-		return resNo, ClassUnknown
-	}
-	return combine(syslogMessage(client), sideEmpty), ClassPlaintext
+	return oneWay(syslogMessage(client), server)
 }
 
 // statsd (github.com/statsd/statsd docs/metric_types.md) and DogStatsD
 // (docs.datadoghq.com "Datagram Format").
-
-// maxStatsdLines bounds the lines of a statsd datagram that are checked.
-const maxStatsdLines = 64
 
 // statsdTypes are the metric types after the '|' of a statsd line.
 var statsdTypes = [...]string{"c", "g", "ms", "h", "s", "d", "t"}
@@ -242,17 +236,15 @@ func isStatsdNumber(v []byte) bool {
 	return digits > 0
 }
 
-// statsdSide accepts a datagram of statsd lines, every one well formed.
-func statsdSide(b []byte) side {
+// everyLine accepts a datagram whose lines (the first maxDatagramLines of
+// them) line accepts.
+func everyLine(b []byte, line func([]byte) bool) side {
 	if len(b) == 0 {
 		return sideEmpty
 	}
-	for n := 0; len(b) > 0; n++ {
-		if n == maxStatsdLines {
-			return sideStrong
-		}
+	for n := 0; len(b) > 0 && n < maxDatagramLines; n++ {
 		ln, rest, st := nextLine(b, maxLine)
-		if st == lineBad || !statsdLine(ln) {
+		if st == lineBad || !line(ln) {
 			return sideNo
 		}
 		b = rest
@@ -260,10 +252,134 @@ func statsdSide(b []byte) side {
 	return sideStrong
 }
 
-// detectStatsd recognises a statsd datagram; the daemon never answers.
-func detectStatsd(client, server []byte) (result, Class) {
+// maxDatagramLines bounds the lines of a datagram that everyLine checks.
+const maxDatagramLines = 64
+
+// oneWay is the result for a protocol whose receiver never answers: the
+// sender's evidence c, and any reply contradicts it.
+func oneWay(c side, server []byte) (result, Class) {
 	if len(server) > 0 {
 		return resNo, ClassUnknown
 	}
-	return combine(statsdSide(client), sideEmpty), ClassPlaintext
+	return combine(c, sideEmpty), ClassPlaintext
+}
+
+// detectStatsd recognises a statsd datagram; the daemon never answers.
+func detectStatsd(client, server []byte) (result, Class) {
+	return oneWay(everyLine(client, statsdLine), server)
+}
+
+// InfluxDB line protocol (docs.influxdata.com, "Line protocol"), as
+// Telegraf and InfluxDB 1.x's UDP listener speak it.
+
+// influxLine checks "measurement[,tag=value...] field=value[,field=value...]
+// [timestamp]": a measurement name, key=value tag and field sets without
+// unescaped spaces, field values that are numbers (with an i or u suffix),
+// booleans or quoted strings, and a decimal timestamp.
+func influxLine(ln []byte) bool {
+	// Split off the three space-separated parts; a backslash escapes a space
+	// and a quoted field value may hold spaces.
+	var parts [3][]byte
+	n, start, quoted := 0, 0, false
+	for i := 0; i <= len(ln); i++ {
+		if i < len(ln) {
+			c := ln[i]
+			switch {
+			case c == '\\' && !quoted:
+				i++
+				continue
+			case c == '"':
+				quoted = !quoted
+				continue
+			case c != ' ' || quoted:
+				continue
+			}
+		}
+		if n == len(parts) {
+			return false
+		}
+		parts[n], n, start = ln[start:i], n+1, i+1
+	}
+	if n < 2 || quoted {
+		return false
+	}
+	head, fields, ts := parts[0], parts[1], parts[2]
+	if len(head) == 0 || head[0] == ',' || head[0] == '#' || !isTextLine(head) {
+		return false
+	}
+	for i, c := range head {
+		if c == ',' && i > 0 && head[i-1] != '\\' && !influxPairs(head[i+1:], false) {
+			return false
+		}
+		if c == ',' {
+			break
+		}
+	}
+	if !influxPairs(fields, true) {
+		return false
+	}
+	for _, c := range ts {
+		if !isDigit(c) {
+			return false
+		}
+	}
+	return true
+}
+
+// influxPairs checks a comma-separated list of key=value pairs; field
+// values must be typed.
+func influxPairs(b []byte, field bool) bool {
+	for len(b) > 0 {
+		end := len(b)
+		quoted := false
+		for i := 0; i < len(b); i++ {
+			if b[i] == '"' {
+				quoted = !quoted
+			} else if b[i] == ',' && !quoted && (i == 0 || b[i-1] != '\\') {
+				end = i
+				break
+			}
+		}
+		pair := b[:end]
+		eq := -1
+		for i, c := range pair {
+			if c == '=' && (i == 0 || pair[i-1] != '\\') {
+				eq = i
+				break
+			}
+		}
+		if eq < 1 || eq == len(pair)-1 {
+			return false
+		}
+		if field && !influxValue(pair[eq+1:]) {
+			return false
+		}
+		if end == len(b) {
+			break
+		}
+		b = b[end+1:]
+	}
+	return true
+}
+
+// influxValue reports whether v is a typed field value: a float, an
+// integer with i or u, a boolean, or a double-quoted string.
+func influxValue(v []byte) bool {
+	switch string(v) {
+	case "t", "T", "true", "True", "TRUE", "f", "F", "false", "False", "FALSE":
+		return true
+	}
+	if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
+		return true
+	}
+	if last := v[len(v)-1]; last == 'i' || last == 'u' {
+		v = v[:len(v)-1]
+	}
+	return isStatsdNumber(v)
+}
+
+// detectInflux recognises line protocol datagrams; the listener never
+// answers.
+func detectInflux(client, server []byte) (result, Class) {
+	return oneWay(everyLine(client, influxLine), server)
 }

@@ -310,8 +310,5 @@ func netflowSide(b []byte) side {
 // detectNetFlow recognises flow export: datagrams from the exporter, none
 // back from the collector.
 func detectNetFlow(client, server []byte) (result, Class) {
-	if len(server) > 0 {
-		return resNo, ClassUnknown
-	}
-	return combine(netflowSide(client), sideEmpty), ClassPlaintext
+	return oneWay(netflowSide(client), server)
 }

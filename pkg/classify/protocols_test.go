@@ -156,6 +156,9 @@ func TestDatagramRecognisersReject(t *testing.T) {
 		{"memcached UDP reserved bytes set", mutate(mc.client, 7, 1), nil},
 		{"memcached UDP request of two datagrams", mutate(mc.client, 5, 2), nil},
 		{"memcached UDP reply to another request", mc.client, mutate(mc.server, 1, 9)},
+		{"InfluxDB field without a value type", []byte("cpu,host=web-1 usage_idle=high 1465839830100400200\n"), nil},
+		{"InfluxDB line without fields", []byte("cpu,host=web-1\n"), nil},
+		{"InfluxDB non-numeric timestamp", []byte("cpu usage_idle=1 yesterday\n"), nil},
 		{"statsd unknown type", []byte("api.requests:1|x\n"), nil},
 		{"statsd value not a number", []byte("api.requests:abc|c\n"), nil},
 		{"statsd answered", []byte("api.requests:1|c"), []byte("ok")},
@@ -182,6 +185,7 @@ func TestDatagramRecognisersAccept(t *testing.T) {
 	}{
 		{"statsd counter, gauge delta, timer with rate and tags", []byte("api.requests:1|c\nqueue.depth:-3|g\nlatency:12.5|ms|@0.1|#env:prod\n"), nil, AppStatsd, ClassPlaintext},
 		{"DogStatsD event", []byte("_e{5,4}:title|text|#env:prod"), nil, AppStatsd, ClassPlaintext},
+		{"InfluxDB line protocol", []byte("cpu,host=web-1,region=eu usage_idle=92.5,usage_user=3i 1465839830100400200\nmem,host=web-1 used_percent=41.2,note=\"ok, fine\"\n"), nil, AppInfluxDB, ClassPlaintext},
 		{"Kerberos AS-REQ (RFC 4120 §5.4.1)", []byte("\x6a\x0e\x30\x0c\xa1\x03\x02\x01\x05\xa2\x03\x02\x01\x0a\xa3\x00"), nil, AppKerberos, ClassEncrypted},
 		{"Kerberos KRB-ERROR answer", []byte("\x6c\x0e\x30\x0c\xa1\x03\x02\x01\x05\xa2\x03\x02\x01\x0c\xa3\x00"), []byte("\x7e\x0e\x30\x0c\xa0\x03\x02\x01\x05\xa1\x03\x02\x01\x1e\xa2\x00"), AppKerberos, ClassEncrypted},
 		{"syslog RFC 3164 with a space-padded day", []byte("<38>Dec  7 14:00:01 edge sshd[42]: Accepted publickey"), nil, AppSyslog, ClassPlaintext},
@@ -257,6 +261,8 @@ func TestStreamRecognisersReject(t *testing.T) {
 		{"CQL version 2", []byte("\x02\x00\x00\x01\x05\x00\x00\x00\x00"), []byte("\x82\x00\x00\x01\x06\x00\x00\x00\x00")},
 		{"CQL reply on another stream", []byte("\x04\x00\x00\x01\x05\x00\x00\x00\x00"), []byte("\x84\x00\x00\x02\x06\x00\x00\x00\x00")},
 		{"ZooKeeper protocol version 1", []byte("\x00\x00\x00\x2c\x00\x00\x00\x01"), nil},
+		{"beanstalk put with three numbers", []byte("put 1024 0 60\r\n"), nil},
+		{"beanstalk put in upper case", []byte("PUT 1024 0 60 11\r\n"), nil},
 		{"memcached set with a non-numeric length", []byte("set k 0 0 five\r\n"), nil},
 		{"memcached set in upper case", bytes.ToUpper(set.client), nil},
 		{"syslog over TCP answered", octet.client, []byte("ok\n")},
@@ -293,6 +299,8 @@ func TestStreamRecognisersAccept(t *testing.T) {
 		// SASL_PLAINTEXT: SaslHandshake (api_key 17) in clear; an SSL listener is TLS from the first byte.
 		{"Kafka SaslHandshake", "\x00\x00\x00\x17\x00\x11\x00\x01\x00\x00\x00\x01\x00\x06client\x00\x05PLAIN", "", AppKafka},
 		{"Redis Sentinel query", "*3\r\n$8\r\nSENTINEL\r\n$23\r\nget-master-addr-by-name\r\n$8\r\nmymaster\r\n", "*2\r\n$9\r\n10.0.0.5\r\n$4\r\n6379\r\n", AppRedis},
+		{"beanstalk put and INSERTED", "put 1024 0 60 11\r\nhello world\r\n", "INSERTED 7\r\n", AppBeanstalk},
+		{"beanstalk use and USING", "use invoices\r\n", "USING invoices\r\n", AppBeanstalk},
 		{"Kerberos TGS-REQ over TCP (RFC 4120 §7.2.2)", "\x00\x00\x00\x10\x6c\x0e\x30\x0c\xa1\x03\x02\x01\x05\xa2\x03\x02\x01\x0c\xa3\x00", "", AppKerberos},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -396,6 +404,10 @@ func FuzzDetectDatagram(f *testing.F) {
 		f.Add(e.client, e.server)
 		f.Add(e.client, []byte(nil))
 	}
+	// Protocols without a recording: spec examples.
+	f.Add([]byte("cpu,host=web-1 usage_idle=92.5,note=\"a b\" 1465839830100400200\n"), []byte(nil))
+	f.Add([]byte("api.requests:1|c|@0.5|#env:prod\n"), []byte(nil))
+	f.Add(ntsRequest(), []byte(nil))
 	f.Fuzz(func(t *testing.T, client, server []byte) {
 		app, class, _ := detectDatagramRegistered(client, server)
 		if app == AppNone {
