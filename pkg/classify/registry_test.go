@@ -22,7 +22,9 @@ func protocolsMarkdown() []byte {
 	b.WriteString("`go test ./pkg/classify -run TestProtocolsDoc -update`; do not edit by hand.\n\n")
 	b.WriteString("Rows are in the order the classifier tries them: the first recogniser with\n")
 	b.WriteString("positive evidence names the flow. Ports are never evidence. TLS, DTLS, QUIC,\n")
-	b.WriteString("OpenVPN, WireGuard and the other encrypted protocols are described in the README.\n\n")
+	b.WriteString("OpenVPN, WireGuard and the other encrypted protocols are described in the README.\n")
+	b.WriteString("Readable text that no row recognises, in a TCP stream or a UDP datagram, is plaintext\n")
+	b.WriteString("without an app_protocol.\n\n")
 	b.WriteString("| app_protocol | transport | family | specification | evidence | class |\n")
 	b.WriteString("| --- | --- | --- | --- | --- | --- |\n")
 	for i := range registry {
