@@ -25,7 +25,12 @@ func (c *Classifier) datagram(in *Input) (Verdict, bool) {
 	cl, _, _ := NextDatagram(in.Client)
 	sv, _, _ := NextDatagram(in.Server)
 	if app := DetectDatagram(cl, sv, in.ClientPort, in.ServerPort); app != AppNone {
-		return Verdict{Class: ClassPlaintext, App: dnsFlavour(cl, sv)}, true
+		// A NetBIOS name asked of a DNS server (port 53, 5353, 5355) stays dns:
+		// the port only picks between two clear-text names.
+		if !isDNSPort(in.ClientPort) && !isDNSPort(in.ServerPort) {
+			app = dnsFlavour(cl, sv)
+		}
+		return Verdict{Class: ClassPlaintext, App: app}, true
 	}
 	if v, done, ok := classifyQUIC(in); ok {
 		if v.QUICVersion == 0 {

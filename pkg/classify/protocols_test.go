@@ -91,6 +91,22 @@ func TestClassifySNMPv3(t *testing.T) {
 	}
 }
 
+// TestNetBIOSNameAskedOfDNS: a NetBIOS-encoded name sent to a DNS port is dns
+// (nDPI's netbios_wildcard_dns_query.pcap), to port 137 netbios-ns.
+func TestNetBIOSNameAskedOfDNS(t *testing.T) {
+	q := loadExchange(t, "netbios-ns-nmblookup").client
+	for _, tc := range []struct {
+		port uint16
+		want App
+	}{{53, AppDNS}, {137, AppNetBIOSNS}} {
+		in := Input{Proto: 17, Client: framedAll(q), ClientPort: 41335, ServerPort: tc.port, Final: true}
+		var c Classifier
+		if v, _ := c.Classify(&in); v.Class != ClassPlaintext || v.App != tc.want {
+			t.Errorf("to port %d: %s %q, want plaintext %q", tc.port, v.Class, v.App, tc.want)
+		}
+	}
+}
+
 // framedAll puts each non-empty datagram behind its 2-byte length, as the flow
 // table does.
 func framedAll(ds ...[]byte) []byte {
