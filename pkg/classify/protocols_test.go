@@ -33,6 +33,7 @@ var recordedDatagrams = map[string]datagramWant{
 	"netflow-v9-softflowd":       {AppNetFlow, ClassPlaintext, AppNetFlow},
 	"ipfix-softflowd":            {AppNetFlow, ClassPlaintext, AppNetFlow},
 	"memcached-udp":              {AppMemcached, ClassPlaintext, AppNone},
+	"statsd-python":              {AppStatsd, ClassPlaintext, AppStatsd},
 	"kerberos-mit":               {AppKerberos, ClassEncrypted, AppKerberos},
 	"netbios-ns-nmblookup":       {AppNetBIOSNS, ClassPlaintext, AppNetBIOSNS},
 	// From nDPI's test suite: a datagram nDPI once took for RADIUS.

@@ -80,6 +80,7 @@ APP_DISSECTOR = {
     "nats": None,
     "zookeeper": None,
     "stomp": None,
+    "statsd": None,
 }
 
 # tunnels whose inner handshake tshark dissects (the "tunnel=" expect attribute)

@@ -17,6 +17,7 @@ declare -A PROTO_PKG_OF=(
 	[/usr/share/zookeeper/bin/zkServer.sh]=zookeeper [java]=default-jre-headless
 	[gearmand]=gearman-job-server [gearman]=gearman-tools
 	[/usr/share/doc/python3-stomp/copyright]=python3-stomp [/usr/share/doc/python3-qpid-proton/copyright]=python3-qpid-proton
+	[/usr/share/doc/python3-statsd/copyright]=python3-statsd
 	[nmblookup]=samba-common-bin [krb5kdc]=krb5-kdc [kadmin.local]=krb5-admin-server [kinit]=krb5-user
 )
 
@@ -255,6 +256,23 @@ rec_netbios() {
 		"NetBIOS name queries (NB, FILESERVER01) sent by nmblookup -U --recursion to one address; the receiver only reads, so nmblookup retries and gives up"
 }
 
+rec_statsd() {
+	cap_start statsd-python.pcap "${BRCAP[@]}" "$(pair "$C" "${IP4[admin]}")"
+	sink "statsd-sink-$CAP_NAME" admin "${IP4[admin]}" 8125
+	nsx client /usr/bin/python3 -c 'import sys, statsd
+c = statsd.StatsClient(sys.argv[1], 8125, prefix="billing")
+c.incr("invoices.exported")
+c.gauge("queue.depth", 42)
+c.timing("export.ms", 12.5)
+c.set("customers.seen", "1001")
+with c.pipeline() as p:
+    p.incr("batches")
+    p.decr("retries")' "${IP4[admin]}" >>"$WORK/log/statsd.log" 2>&1 || die "statsd client failed: $(tail -3 "$WORK/log/statsd.log")"
+	cap_stop
+	manifest statsd-python.pcap "udp/8125:class=plaintext,app=statsd" "" 1 "python3-statsd $V_PYSTATSD → socat UDP-RECV" \
+		"statsd metrics from the statsd Python client: a counter, a gauge, a timer, a set, then a pipeline of two counters in one datagram, all from one socket"
+}
+
 rec_nats() {
 	local peer=$WORK/bin/natspeer
 	bg natspeer-plain server "$peer" -listen "$S:4222"
@@ -363,6 +381,7 @@ proto_versions() {
 	V_PROTON=$(dpkg-query -W -f='${Version}' python3-qpid-proton)
 	V_STOMPPY=$(dpkg-query -W -f='${Version}' python3-stomp)
 	V_GEARMAN=$(dpkg-query -W -f='${Version}' gearman-job-server)
+	V_PYSTATSD=$(dpkg-query -W -f='${Version}' python3-statsd)
 	V_KRB5=$(dpkg-query -W -f='${Version}' krb5-kdc)
 	V_ZOOKEEPER=$(dpkg-query -W -f='${Version}' zookeeper)
 	V_NATS_SERVER=$(awk '/nats-server/{print $2}' "$HELPERS/natspeer/go.mod")
@@ -375,4 +394,4 @@ build_natspeer() {
 }
 
 # The protocol scenarios, in recording order.
-PROTO_SCENARIOS=(rec_syslog rec_snmp rec_ntp rec_nts rec_mqtt rec_mqtt_tls rec_memcached rec_tftp rec_radius rec_sip rec_netflow rec_netbios rec_nats rec_amqp rec_gearman rec_zookeeper rec_kerberos)
+PROTO_SCENARIOS=(rec_syslog rec_snmp rec_ntp rec_nts rec_mqtt rec_mqtt_tls rec_memcached rec_tftp rec_radius rec_sip rec_netflow rec_netbios rec_statsd rec_nats rec_amqp rec_gearman rec_zookeeper rec_kerberos)
