@@ -12,7 +12,7 @@ declare -A PROTO_PKG_OF=(
 	[logger]=bsdutils [socat]=socat [snmpd]=snmpd [snmpget]=snmp [chronyd]=chrony
 	[mosquitto]=mosquitto [mosquitto_pub]=mosquitto-clients [memcached]=memcached
 	[memccp]=libmemcached-tools [in.tftpd]=tftpd-hpa [tftp]=tftp-hpa
-	[freeradius]=freeradius [radtest]=freeradius-utils [sipsak]=sipsak [softflowd]=softflowd
+	[freeradius]=freeradius [radtest]=freeradius-utils [sipsak]=sipsak [kamailio]=kamailio [softflowd]=softflowd
 	[/usr/lib/rabbitmq/bin/rabbitmq-server]=rabbitmq-server [amqp-publish]=amqp-tools
 	[/usr/share/zookeeper/bin/zkServer.sh]=zookeeper [java]=default-jre-headless
 	[gearmand]=gearman-job-server [gearman]=gearman-tools
@@ -226,12 +226,15 @@ rec_radius() {
 }
 
 rec_sip() {
+	bg kamailio legacy kamailio -DD -E -f /etc/kamailio/kamailio.cfg -l "udp:$L:5060" -n 1 -Y "$WORK/kamailio" \
+		-P "$WORK/kamailio.pid"
+	wait_port legacy udp 5060 "$LAST_BG" 20
 	cap_start sip-sipsak.pcap "${BRCAP[@]}" "$(pair "$C" "$L")"
-	sink "sip-sink-$CAP_NAME" legacy "$L" 5060
-	nsx client timeout 3 sipsak -s "sip:ops@$L" -l 5070 >>"$WORK/log/sipsak.log" 2>&1 || true
+	nsx client timeout 5 sipsak -s "sip:$L" -l 5070 >>"$WORK/log/sipsak.log" 2>&1 ||
+		die "sipsak got no answer: $(tail -3 "$WORK/log/sipsak.log")"
 	cap_stop
-	manifest sip-sipsak.pcap "udp/5060:class=plaintext,app=sip" "" 1 "sipsak $V_SIPSAK → socat UDP-RECV" \
-		"SIP OPTIONS requests (RFC 3261) from sipsak, retransmitted as no answer comes (the receiver only reads)"
+	manifest sip-sipsak.pcap "udp/5060:class=plaintext,app=sip" "" 1 "sipsak $V_SIPSAK → Kamailio $V_KAMAILIO (Debian's default kamailio.cfg)" \
+		"a SIP OPTIONS request (RFC 3261) to the server itself from sipsak, and Kamailio's 200 (its default configuration answers such keepalives)"
 }
 
 rec_netflow() {
@@ -373,6 +376,7 @@ proto_versions() {
 	V_MEMCACHED=$(memcached --version | awk '{print $2}')
 	V_TFTP=$(dpkg-query -W -f='${Version}' tftp-hpa)
 	V_FREERADIUS=$(dpkg-query -W -f='${Version}' freeradius)
+	V_KAMAILIO=$(dpkg-query -W -f='${Version}' kamailio)
 	V_SIPSAK=$(dpkg-query -W -f='${Version}' sipsak)
 	V_SOFTFLOWD=$(dpkg-query -W -f='${Version}' softflowd)
 	V_RABBITMQ=$(dpkg-query -W -f='${Version}' rabbitmq-server)
