@@ -31,6 +31,10 @@
 # Environment:
 #   OUT=dir      write captures, expected.tsv and README.md there
 #                (default: testdata/pcaps of this repository)
+#   ONLY="rec_a rec_b"  record only these scenarios and merge their rows into
+#                the existing expected.tsv and README.md (e.g. the protocol
+#                scenarios of scripts/testdata/protocols.sh)
+#   PFX=name-    namespace prefix (default ta-)
 #   KEEP_WORK=1  keep the temp dir (certs, key logs, server logs); it is
 #                also kept when the script fails
 set -Eeuo pipefail
@@ -38,7 +42,7 @@ set -Eeuo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 OUT=${OUT:-$REPO/testdata/pcaps}
 HELPERS=$REPO/scripts/testdata
-PFX=ta-
+PFX=${PFX:-ta-}
 START_TS=$(date +%s)
 
 log() { printf '[%s] %s\n' "$(date +%T)" "$*" >&2; }
@@ -60,7 +64,10 @@ declare -A PKG_OF=(
 )
 install_packages() {
 	local missing=() c
+	for c in "${!PROTO_PKG_OF[@]}"; do PKG_OF[$c]=${PROTO_PKG_OF[$c]}; done
 	for c in "${!PKG_OF[@]}"; do
+		# a path stands for a file the package installs (a library, a Python module)
+		[[ $c == /* && -e $c ]] && continue
 		command -v "$c" >/dev/null 2>&1 || missing+=("${PKG_OF[$c]}")
 	done
 	# the PostgreSQL server binaries (initdb, pg_ctl) live outside PATH
@@ -189,10 +196,10 @@ offloads() {
 	OFFLOADS=$mode
 }
 
-wait_port() { # ns proto(tcp|udp) port [pid of the server]
+wait_port() { # ns proto(tcp|udp) port [pid of the server] [seconds, default 10]
 	local ns=$1 proto=$2 port=$3 pid=${4:-} flag=-Hltn
 	[[ $proto == udp ]] && flag=-Hlun
-	for _ in $(seq 200); do
+	for _ in $(seq $((${5:-10} * 20))); do
 		if nsx "$ns" ss "$flag" "sport = :$port" | grep -q .; then return 0; fi
 		if [[ -n $pid ]] && ! kill -0 "$pid" 2>/dev/null; then
 			die "server for $proto/$port in $PFX$ns exited: $(tail -3 "$WORK/log/"*"-$CAP_NAME.log" 2>/dev/null)"
@@ -271,7 +278,7 @@ make_pki() {
 	mkdir -p "$d"
 	chmod 700 "$d"
 	local sans="DNS:localhost" n h
-	for n in api legacy payments db mail pq hrr mtls tls10 tls11 tls12 tls13 port80 ipv6 vlan cooked web; do
+	for n in api legacy payments db mail pq hrr mtls tls10 tls11 tls12 tls13 port80 ipv6 vlan cooked web nats; do
 		sans+=",DNS:$n.internal"
 	done
 	for h in "${HOSTS[@]}"; do sans+=",IP:${IP4[$h]}"; done
@@ -431,6 +438,10 @@ dig_() { # ns args...
 
 C=${IP4[client]} S=${IP4[server]} API=${IP4[api]}
 SECLEVEL0=(-cipher 'DEFAULT@SECLEVEL=0')
+
+# the clear-text protocol scenarios (syslog, SNMP, NTP, MQTT, NATS, ...)
+# shellcheck source=testdata/protocols.sh
+source "$HELPERS/protocols.sh"
 
 # -------------------------------------------------------------- scenarios --
 rec_openssl_versions() {
@@ -848,8 +859,14 @@ main() {
 	make_pki
 	setup_net
 	offloads off
+	if [[ -n ${ONLY:-} ]]; then
+		only_scenarios
+		return
+	fi
 	start_servers
 	versions
+	proto_versions
+	build_natspeer
 
 	rec_openssl_versions
 	rec_mtls
@@ -867,6 +884,8 @@ main() {
 	offloads on
 	rec_go_offloads_on
 	offloads off
+	local f
+	for f in "${PROTO_SCENARIOS[@]}"; do "$f"; done
 
 	log "checking captures with tshark and writing expected.tsv + README.md"
 	mkdir -p "$OUT"
@@ -893,8 +912,15 @@ main() {
 	for h in "${HOSTS[@]}"; do
 		printf '%s\t%s\t%s\n' "$h" "${IP4[$h]}" "${IP6[$h]:-}"
 	done >"$WORK/hosts.tsv"
+	check_and_copy
+}
+
+# check_and_copy reads every capture of the manifest back with tshark, writes
+# expected.tsv and README.md (merged into the existing ones with --merge), and
+# copies the captures to $OUT.
+check_and_copy() {
 	python3 "$HELPERS/expected.py" --manifest "$WORK/manifest.tsv" --versions "$WORK/versions.tsv" \
-		--hosts "$WORK/hosts.tsv" --pcaps "$RAW" --out "$WORK/out"
+		--hosts "$WORK/hosts.tsv" --pcaps "$RAW" --out "$WORK/out" "$@"
 	# everything checked: replace the recorded files
 	local f
 	while IFS=$'\t' read -r f _; do
@@ -902,6 +928,22 @@ main() {
 	done <"$WORK/manifest.tsv"
 	cp "$WORK/out/expected.tsv" "$WORK/out/README.md" "$OUT/"
 	log "done in $(($(date +%s) - START_TS))s: $(wc -l <"$WORK/manifest.tsv") captures, $(du -sh "$OUT" | cut -f1) in $OUT"
+}
+
+# only_scenarios records just the scenarios named in $ONLY (e.g.
+# ONLY="rec_syslog rec_nats") and merges their rows into the existing
+# expected.tsv and README.md of $OUT, leaving every other capture as it is.
+only_scenarios() {
+	V_GO=$(go env GOVERSION | sed 's/^go//')
+	proto_versions
+	local f
+	for f in $ONLY; do
+		declare -F "$f" >/dev/null || die "ONLY: no scenario $f"
+		[[ $f == rec_nats ]] && build_natspeer
+	done
+	for f in $ONLY; do "$f"; done
+	: >"$WORK/versions.tsv" >"$WORK/hosts.tsv"
+	check_and_copy --merge "$OUT"
 }
 
 main "$@"

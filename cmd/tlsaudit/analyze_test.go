@@ -61,8 +61,10 @@ func readExpected(t *testing.T) []expectedFlow {
 }
 
 // TestRecordedCaptures asserts the exact verdict of every flow in testdata/pcaps,
-// captures recorded from real openssl, nginx/curl, PostgreSQL, Redis, OpenSSH, OpenVPN
-// and Go crypto/tls (see testdata/pcaps/README.md).
+// captures recorded from real openssl, nginx/curl, PostgreSQL, Redis, OpenSSH, OpenVPN,
+// Go crypto/tls, and the clear-text protocol servers and clients of
+// scripts/testdata/protocols.sh (syslog, SNMP, NTP, MQTT, NATS, memcached, TFTP,
+// RADIUS, SIP, NetFlow; see testdata/pcaps/README.md).
 func TestRecordedCaptures(t *testing.T) {
 	want := readExpected(t)
 	byFile := map[string][]expectedFlow{}

@@ -6,7 +6,6 @@ import (
 	"flag"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -26,12 +25,9 @@ const (
 // corpusDir finds the reference corpus: $TLSAUDIT_PEER_CORPUS, else shared/ beside
 // the clone (the test runs in the package directory).
 func corpusDir(t *testing.T) string {
-	dir := os.Getenv("TLSAUDIT_PEER_CORPUS")
-	if dir == "" {
-		dir = filepath.Join("..", "..", "..", "shared", "peer-corpus")
-	}
-	if _, err := os.Stat(filepath.Join(dir, "MANIFEST.tsv")); err != nil {
-		t.Skipf("reference corpus not found at %s (set TLSAUDIT_PEER_CORPUS to its directory): %v", dir, err)
+	dir, err := CorpusDir()
+	if err != nil {
+		t.Skip(err)
 	}
 	return dir
 }

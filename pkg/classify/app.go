@@ -55,6 +55,57 @@ const (
 	// AppADB is the Android Debug Bridge over TCP (adbd, port 5555): a remote
 	// shell, in clear unless both ends switch to TLS with STLS.
 	AppADB
+	// AppSyslog is syslog (RFC 5424, RFC 3164) over UDP, or over TCP with
+	// RFC 6587 framing.
+	AppSyslog
+	// AppSNMP is SNMP v1, v2c and v3 (RFC 3416, RFC 3412); SNMPv3 with
+	// privacy is encrypted.
+	AppSNMP
+	// AppNTP is NTP v3/v4 (RFC 5905); with NTS (RFC 8915) it is encrypted.
+	AppNTP
+	// AppNetFlow is flow export: NetFlow v5, v9 (RFC 3954) and IPFIX (RFC 7011).
+	AppNetFlow
+	// AppStatsd is the statsd metrics protocol and its DogStatsD extensions.
+	AppStatsd
+	// AppRADIUS is RADIUS authentication and accounting (RFC 2865, RFC 2866).
+	AppRADIUS
+	// AppKerberos is a Kerberos KDC exchange (RFC 4120): names in clear,
+	// secrets encrypted, so the flow is encrypted.
+	AppKerberos
+	// AppTFTP is the Trivial File Transfer Protocol (RFC 1350).
+	AppTFTP
+	// AppSIP is the Session Initiation Protocol (RFC 3261).
+	AppSIP
+	// AppMemcached is memcached's text, meta and binary protocols, over TCP
+	// and UDP.
+	AppMemcached
+	// AppMQTT is MQTT 3.1, 3.1.1 and 5.0.
+	AppMQTT
+	// AppNATS is the NATS client protocol; with tls_required in the
+	// server's INFO the connection continues in TLS.
+	AppNATS
+	// AppAMQP is AMQP 0-9-1 and 1.0; AMQP 1.0 can switch to TLS with its
+	// TLS protocol header.
+	AppAMQP
+	// AppSTOMP is STOMP 1.0-1.2.
+	AppSTOMP
+	// AppNSQ is the NSQ TCP protocol (V2).
+	AppNSQ
+	// AppGearman is Gearman's binary protocol.
+	AppGearman
+	// AppMongoDB is the MongoDB wire protocol.
+	AppMongoDB
+	// AppCassandra is the Cassandra CQL native protocol v3-v5.
+	AppCassandra
+	// AppZooKeeper is the ZooKeeper client protocol.
+	AppZooKeeper
+	// AppNetBIOSNS is the NetBIOS name service (RFC 1002), DNS-format
+	// messages about NetBIOS names.
+	AppNetBIOSNS
+	// AppBeanstalk is the beanstalkd work-queue protocol.
+	AppBeanstalk
+	// AppInfluxDB is InfluxDB's line protocol over UDP.
+	AppInfluxDB
 
 	numApps // keep last
 )
@@ -81,6 +132,28 @@ var appNames = [numApps]string{
 	AppSOCKS:      "socks",
 	AppTelnet:     "telnet",
 	AppADB:        "adb",
+	AppSyslog:     "syslog",
+	AppSNMP:       "snmp",
+	AppNTP:        "ntp",
+	AppNetFlow:    "netflow",
+	AppStatsd:     "statsd",
+	AppRADIUS:     "radius",
+	AppKerberos:   "kerberos",
+	AppTFTP:       "tftp",
+	AppSIP:        "sip",
+	AppMemcached:  "memcached",
+	AppMQTT:       "mqtt",
+	AppNATS:       "nats",
+	AppAMQP:       "amqp",
+	AppSTOMP:      "stomp",
+	AppNSQ:        "nsq",
+	AppGearman:    "gearman",
+	AppMongoDB:    "mongodb",
+	AppCassandra:  "cassandra",
+	AppZooKeeper:  "zookeeper",
+	AppNetBIOSNS:  "netbios-ns",
+	AppBeanstalk:  "beanstalk",
+	AppInfluxDB:   "influxdb",
 }
 
 // String returns the lower-case protocol name used in reports and metrics
@@ -129,34 +202,6 @@ func combine(c, s side) result {
 	}
 }
 
-// streamRecognisers lists the TCP recognisers in priority order: when two
-// protocols both have positive evidence the first one wins. The more
-// specific recognisers (fixed magic bytes) come before the line-based ones.
-var streamRecognisers = [...]struct {
-	app App
-	fn  func(client, server []byte) result
-}{
-	{AppSSH, detectSSH},
-	{AppRDP, detectRDP},
-	{AppADB, detectADB},
-	{AppH2C, detectH2C},
-	{AppHTTP, detectHTTP},
-	{AppPostgreSQL, detectPostgreSQL},
-	{AppMySQL, detectMySQL},
-	{AppLDAP, detectLDAP},
-	{AppDNS, detectDNSStream},
-	{AppKafka, detectKafka},
-	{AppXMPP, detectXMPP},
-	{AppSMTP, detectSMTP},
-	{AppFTP, detectFTP},
-	{AppIMAP, detectIMAP},
-	{AppPOP3, detectPOP3},
-	{AppIRC, detectIRC},
-	{AppSOCKS, detectSOCKS},
-	{AppTelnet, detectTelnet},
-	{AppRedis, detectRedis},
-}
-
 // DetectStream recognises the protocol of a TCP connection from the first
 // bytes of each direction; client is the side that opened the connection.
 // Either slice may be empty or short; both are only read, never retained.
@@ -181,15 +226,7 @@ func DetectStream(client, server []byte) (app App, more bool) {
 		// client sent may still be.
 		server = nil
 	}
-	for i := range streamRecognisers {
-		switch streamRecognisers[i].fn(client, server) {
-		case resYes:
-			return streamRecognisers[i].app, false
-		case resMore:
-			more = true
-		}
-	}
-	return AppNone, more
+	return detectRegistered(client, server)
 }
 
 // DetectDatagram recognises a UDP exchange from the first datagram payload

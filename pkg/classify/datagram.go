@@ -25,6 +25,11 @@ func (c *Classifier) datagram(in *Input) (Verdict, bool) {
 	cl, _, _ := NextDatagram(in.Client)
 	sv, _, _ := NextDatagram(in.Server)
 	if app := DetectDatagram(cl, sv, in.ClientPort, in.ServerPort); app != AppNone {
+		// A NetBIOS name asked of a DNS server (port 53, 5353, 5355) stays dns:
+		// the port only picks between two clear-text names.
+		if !isDNSPort(in.ClientPort) && !isDNSPort(in.ServerPort) {
+			app = dnsFlavour(cl, sv)
+		}
 		return Verdict{Class: ClassPlaintext, App: app}, true
 	}
 	if v, done, ok := classifyQUIC(in); ok {
@@ -47,7 +52,25 @@ func (c *Classifier) datagram(in *Input) (Verdict, bool) {
 	if wireGuard(cl) || wireGuard(sv) {
 		return Verdict{Class: ClassEncrypted, AppOther: "wireguard"}, true
 	}
-	if in.Final || (!in.ClientMore && !in.ServerMore) {
+	noMore := in.Final || (!in.ClientMore && !in.ServerMore)
+	app, cls, more := detectDatagramRegistered(cl, sv)
+	switch {
+	case app == AppSNMP && cls == ClassUnknown:
+		if cls = snmpLaterClass(in.Client); cls == ClassUnknown {
+			if !noMore {
+				return Verdict{}, false
+			}
+			return Verdict{App: app, Reason: ReasonDatagram}, true
+		}
+		return Verdict{Class: cls, App: app}, true
+	case app != AppNone:
+		return Verdict{Class: cls, App: app}, true
+	case more && !noMore:
+		return Verdict{}, false
+	case readableDatagram(cl) || readableDatagram(sv):
+		return Verdict{Class: ClassPlaintext}, true
+	}
+	if noMore {
 		if len(cl) == 0 && len(sv) == 0 {
 			return Verdict{Reason: ReasonNoPayload}, true
 		}
@@ -272,4 +295,13 @@ func midstreamTLS(b []byte) bool {
 		b = b[recordHeaderLen+l:]
 	}
 	return n >= 2
+}
+
+// maxDatagramText bounds the bytes of a datagram that readableDatagram scans.
+const maxDatagramText = 512
+
+// readableDatagram reports whether a datagram is readable text: its first
+// bytes, up to maxDatagramText, pass ReadableText.
+func readableDatagram(d []byte) bool {
+	return ReadableText(d[:min(len(d), maxDatagramText)])
 }

@@ -100,6 +100,31 @@ var recordedApps = map[string]struct{ both, client, server App }{
 	"redis-noauth":           {AppRedis, AppRedis, AppRedis},
 	"ssh-openssh":            {AppSSH, AppSSH, AppSSH},
 
+	// Recorded in network namespaces (testdata/pcaps, scripts/testdata/protocols.sh).
+	"syslog-tcp-octet-logger": {AppSyslog, AppSyslog, AppNone},
+	"syslog-tcp-lf-logger":    {AppSyslog, AppSyslog, AppNone},
+	"memcached-text-set":      {AppMemcached, AppMemcached, AppNone},
+	"memcached-text-get":      {AppMemcached, AppNone, AppNone},
+	"memcached-binary-stat":   {AppMemcached, AppNone, AppNone},
+	"mqtt311-mosquitto":       {AppMQTT, AppMQTT, AppNone},
+	"mqtt5-mosquitto":         {AppMQTT, AppMQTT, AppNone},
+	"mqtt31-mosquitto":        {AppMQTT, AppMQTT, AppNone},
+	"nats-plain":              {AppNATS, AppNATS, AppNATS},
+	"starttls-nats":           {AppNone, AppNone, AppNATS},
+	"amqp-rabbitmq":           {AppAMQP, AppAMQP, AppNone},
+	"amqp10-proton":           {AppAMQP, AppAMQP, AppNone},
+	"stomp-stomppy":           {AppSTOMP, AppSTOMP, AppSTOMP},
+	"gearman-gearmand":        {AppGearman, AppGearman, AppGearman},
+	"zookeeper-zkcli":         {AppZooKeeper, AppZooKeeper, AppNone},
+
+	// From nDPI's test suite (ntop/nDPI@3b1286ab, LGPL-3.0): servers with no
+	// Debian 12 package (Cassandra, MongoDB), and look-alikes that must not match.
+	"cassandra-ndpi":            {AppCassandra, AppNone, AppNone},
+	"mongodb-ndpi":              {AppMongoDB, AppMongoDB, AppNone},
+	"mongo-false-positive-ndpi": {AppNone, AppNone, AppNone},
+	"amqp-midstream-ndpi":       {AppAMQP, AppAMQP, AppNone},
+	"rsh-not-syslog-ndpi":       {AppNone, AppNone, AppNone},
+
 	// From the peer corpus.
 	"http-arkime":                 {AppHTTP, AppHTTP, AppHTTP},
 	"connect-arkime":              {AppHTTP, AppHTTP, AppHTTP},
@@ -142,7 +167,7 @@ var recordedApps = map[string]struct{ both, client, server App }{
 
 func TestDetectStreamRecorded(t *testing.T) {
 	for _, name := range allExchanges(t) {
-		if name == "dns-udp-dig" {
+		if _, udp := recordedDatagrams[name]; udp || name == "dns-udp-dig" {
 			continue
 		}
 		want, ok := recordedApps[name]
@@ -239,7 +264,7 @@ func TestDetectStream(t *testing.T) {
 		{name: "HTTP unknown method", client: "GETX / HTTP/1.1\r\n", want: AppNone, more: true},
 		{name: "HTTP unknown method answered", client: "RPC_IN_DATA /rpc/rpcproxy.dll HTTP/1.1\r\n", server: "HTTP/1.1 200 Success\r\n", want: AppHTTP},
 		{name: "HTTP unknown method, SMTP answer", client: "GETX / HTTP/1.1\r\n", server: "220 mx ESMTP\r\n", want: AppNone},
-		{name: "SIP is not HTTP", client: "OPTIONS sip:probe@edge.test SIP/2.0\r\n", server: "SIP/2.0 200 OK\r\n", want: AppNone},
+		{name: "SIP is not HTTP", client: "OPTIONS sip:probe@edge.test SIP/2.0\r\n", server: "SIP/2.0 200 OK\r\n", want: AppSIP},
 		{name: "RTSP is not HTTP", client: "DESCRIBE rtsp://cam/1 RTSP/1.0\r\n", server: "RTSP/1.0 200 OK\r\n", want: AppNone},
 		{name: "HTTP lower-case method", client: "post / HTTP/1.1\r\n", want: AppNone},
 		// "GET key" is also a Redis inline command: only a reply decides.
@@ -532,15 +557,8 @@ func TestDetectAllocs(t *testing.T) {
 }
 
 func BenchmarkDetectStream(b *testing.B) {
-	for _, name := range []string{"http-curl-nginx", "starttls-smtp-zeek", "pg-require", "starttls-ldap-zeek", "telnet-ndpi", "sslh-tls-zeek"} {
-		e := loadExchange(b, name)
-		b.Run(name, func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				DetectStream(e.client, e.server)
-			}
-		})
-	}
+	benchExchanges(b, []string{"http-curl-nginx", "starttls-smtp-zeek", "pg-require", "starttls-ldap-zeek", "telnet-ndpi", "sslh-tls-zeek", "mqtt5-mosquitto", "nats-plain"},
+		func(client, server []byte) { DetectStream(client, server) })
 }
 
 func BenchmarkDetectDatagram(b *testing.B) {

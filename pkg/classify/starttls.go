@@ -56,7 +56,9 @@ const ldapStartTLSOID = "1.3.6.1.4.1.1466.20037"
 // (RFC 4511 §4.14), XMPP <starttls/> and <proceed/> (RFC 6120 §5.4), IRC
 // STARTTLS and numeric 670 (IRCv3 tls extension), PostgreSQL's SSLRequest
 // and 'S' (a GSSENCRequest answered 'G' is GSSAPI encryption, not TLS), and
-// MySQL's SSL request after a greeting offering CLIENT_SSL. Replies are
+// MySQL's SSL request after a greeting offering CLIENT_SSL, AMQP 1.0's TLS
+// protocol header echoed by the server (OASIS AMQP 1.0 §5.2), and a NATS
+// client answering an INFO with tls_required with a TLS handshake. Replies are
 // matched to requests by counting, so pipelined commands are handled. An
 // HTTP CONNECT tunnel (RFC 9110 §9.3.6) that carries TLS counts as an
 // upgrade too: TLS starts after the request's and the 2xx response's
@@ -97,6 +99,10 @@ func FindStartTLS(app App, client, server []byte) (clientOff, serverOff int, st 
 		c, s, st = rdpStartTLS(client, server)
 	case AppADB:
 		c, s, st = adbStartTLS(client, server)
+	case AppAMQP:
+		c, s, st = amqpStartTLS(client, server)
+	case AppNATS:
+		c, s, st = natsStartTLS(client, server)
 	default:
 		return -1, -1, UpgradeNone
 	}

@@ -54,6 +54,8 @@ var recordedUpgrades = []struct {
 	{"irc-register", AppIRC, -1, -1, UpgradeNone},
 	{"http-curl-nginx", AppHTTP, -1, -1, UpgradeNone},
 	{"redis-cli-ping", AppRedis, -1, -1, UpgradeNone},
+	{"nats-plain", AppNATS, -1, -1, UpgradeNone},
+	{"mqtt5-mosquitto", AppMQTT, -1, -1, UpgradeNone},
 }
 
 func TestFindStartTLSRecorded(t *testing.T) {
@@ -561,6 +563,12 @@ func FuzzFindStartTLS(f *testing.F) {
 			f.Add(uint8(tc.app), e.client[:tc.c], e.server[:tc.s])
 		}
 	}
+	// Upgrades that DetectStream does not name from both directions (the client
+	// starts with TLS) or that no recording covers.
+	nats := loadExchange(f, "starttls-nats")
+	f.Add(uint8(AppNATS), nats.client, nats.server)
+	f.Add(uint8(AppNATS), []byte(nil), nats.server)
+	f.Add(uint8(AppAMQP), []byte("AMQP\x02\x01\x00\x00\x16\x03\x01\x00\x05\x01\x00\x00\x01\x00"), []byte("AMQP\x02\x01\x00\x00\x16\x03\x03\x00\x05"))
 	f.Fuzz(func(t *testing.T, app uint8, client, server []byte) {
 		a := App(app % uint8(numApps+1))
 		c, s, st := FindStartTLS(a, client, server)

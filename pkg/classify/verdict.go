@@ -142,6 +142,9 @@ func (c *Classifier) stream(in *Input) (Verdict, bool) {
 		}
 		return Verdict{}, false
 	}
+	if so, ok := natsTLS(cl, sv); ok {
+		return c.tls(in, cl, sv[so:], noMore, AppNATS)
+	}
 	if LooksLikeTLS(cl) || (len(cl) == 0 && LooksLikeTLS(sv)) {
 		if in.Midstream && !startsWithHandshake(cl, sv) && (midstreamTLS(cl) || midstreamTLS(sv)) {
 			return Verdict{Class: ClassTLS, Reason: ReasonMidstream}, true // records, no hello to read
@@ -165,6 +168,8 @@ func (c *Classifier) stream(in *Input) (Verdict, bool) {
 	switch {
 	case app == AppSSH:
 		return Verdict{Class: ClassSSH, App: AppSSH}, true
+	case encryptedApp(app):
+		return Verdict{Class: ClassEncrypted, App: app}, true
 	case app == AppSOCKS:
 		return c.socks(in, noMore)
 	case app != AppNone:

@@ -250,6 +250,14 @@ func FuzzClassify(f *testing.F) {
 	ovc, ovs := framedDirections(readDatagrams(f, "openvpn", "udp-hmac-sha1-arkime"))
 	f.Add(ovc, ovs, true)
 	f.Add(ovc, ovs, false)
+	for name := range recordedDatagrams {
+		e := loadExchange(f, name)
+		f.Add(framedAll(e.client), framedAll(e.server), true)
+	}
+	for _, name := range []string{"starttls-nats", "mqtt5-mosquitto", "syslog-tcp-octet-logger"} {
+		e := loadExchange(f, name)
+		f.Add(e.client, e.server, false)
+	}
 	f.Fuzz(func(t *testing.T, client, server []byte, udp bool) {
 		in := Input{Proto: 6, Client: client, Server: server, ClientMore: true, ServerMore: true}
 		if udp {

@@ -50,6 +50,8 @@ FIELDS = [
     "tcp.segment.count",
     "vlan.id",
     "openvpn.opcode",
+    "snmp.encryptedPDU",
+    "ntp.ext.type",
 ]
 
 # app_protocol -> tshark dissector that must show up in the flow
@@ -61,6 +63,24 @@ APP_DISSECTOR = {
     "ssh": "ssh",
     "smtp": "smtp",
     "openvpn": "openvpn",
+    "syslog": "syslog",
+    "snmp": "snmp",
+    "ntp": "ntp",
+    "mqtt": "mqtt",
+    "memcached": "memcache",
+    "tftp": "tftp",
+    "radius": "radius",
+    "sip": "sip",
+    "netflow": "cflow",
+    "amqp": "amqp",
+    "kerberos": "kerberos",
+    "netbios-ns": "nbns",
+    "gearman": "gearman",
+    # no tshark dissector: the truth comes from construction alone
+    "nats": None,
+    "zookeeper": None,
+    "stomp": None,
+    "statsd": None,
 }
 
 # tunnels whose inner handshake tshark dissects (the "tunnel=" expect attribute)
@@ -138,9 +158,9 @@ class Expect:
         """tshark -d arguments so the flow is dissected as what it should be."""
         if self.tunnel:
             return "%s.port==%d,%s" % (self.proto, self.port, self.tunnel)
-        if self.cls == "tls" and self.starttls != "true":
+        if self.cls == "tls" and (self.starttls != "true" or APP_DISSECTOR.get(self.app, "") is None):
             return "%s.port==%d,tls" % (self.proto, self.port)
-        if self.app:
+        if self.app and APP_DISSECTOR[self.app]:
             return "%s.port==%d,%s" % (self.proto, self.port, APP_DISSECTOR[self.app])
         return None
 
@@ -216,7 +236,10 @@ def analyse(path, targs):
         if p["tcp.stream"] and p["tcp.srcport"]:
             key = ("tcp", first(p["tcp.stream"]))
         elif p["udp.stream"] and p["udp.srcport"]:
-            key = ("udp", first(p["udp.stream"]))
+            # by address pair, not udp.stream: tshark starts a new udp.stream for
+            # the first SNMP response of a 5-tuple
+            ends = sorted([src_dst(p)[0] + "/" + first(p["udp.srcport"]), src_dst(p)[1] + "/" + first(p["udp.dstport"])])
+            key = ("udp", " ".join(ends))
         else:
             continue  # ARP, ICMPv6 ND, ...
         if key not in flows:
@@ -313,6 +336,15 @@ def derive(flow):
                 int(o, 16) for o in p["openvpn.opcode"].split("|")]
     if cls == "openvpn":
         v["cls"] = cls = "tls" if v["hellos"] else "unknown"
+    if cls == "plaintext" and any(p["snmp.encryptedPDU"] for p in pkts):
+        # SNMPv3 authPriv: the scoped PDU is ciphertext (RFC 3414 §8)
+        v["cls"] = cls = "encrypted"
+    if cls == "plaintext" and any(int(t, 0) == 0x0404 for p in pkts for t in p["ntp.ext.type"].split("|") if t):
+        # NTS Authenticator and Encrypted Extension Fields (RFC 8915 §5.6)
+        v["cls"] = cls = "encrypted"
+    if cls == "plaintext" and "kerberos" in protocols:
+        # tickets, authenticators and keys are encrypted; only the envelope is clear
+        v["cls"] = cls = "encrypted"
     if cls == "tls":
         if not v["hellos"]:
             raise Fail("stream %s: TLS ClientHello in the bytes but tshark did not dissect it" % flow.sid)
@@ -420,7 +452,7 @@ def process(row, pcaps):
             errs.append("%s: TLS version %r, want %s" % (what, v["version"], e.ver))
         if str(v["starttls"]).lower() != e.starttls:
             errs.append("%s: starttls %s, want %s" % (what, v["starttls"], e.starttls))
-        if e.app and APP_DISSECTOR[e.app] not in v["protocols"]:
+        if e.app and APP_DISSECTOR[e.app] and APP_DISSECTOR[e.app] not in v["protocols"]:
             errs.append("%s: tshark does not see %s (%s) in it: %s" % (
                 what, e.app, APP_DISSECTOR[e.app], sorted(v["protocols"])))
         if e.tunnel == "openvpn":
@@ -597,6 +629,8 @@ def main():
     ap.add_argument("--hosts", required=True)
     ap.add_argument("--pcaps", required=True)
     ap.add_argument("--out", required=True)
+    ap.add_argument("--merge", help="directory of an existing expected.tsv and README.md: keep their rows "
+                    "for captures not in the manifest, and README.md's text around the table")
     a = ap.parse_args()
     started = time.monotonic()
 
@@ -644,11 +678,31 @@ def main():
     head = README_HEAD.format(seconds=versions.get("seconds", "?"),
                               check_seconds=int(time.monotonic() - started + 0.5), debian=versions.get("debian", "?"),
                               kernel=versions.get("kernel", "?"), hosts="\n".join(hosts), software=software)
+    tail = README_TAIL
+    if a.merge:
+        head, tail, tsv, md_rows = merged(a.merge, {r["file"] for r in rows}, tsv, md_rows)
     os.makedirs(a.out, exist_ok=True)
     with open(os.path.join(a.out, "expected.tsv"), "w") as fh:
         fh.write("\n".join(tsv) + "\n")
     with open(os.path.join(a.out, "README.md"), "w") as fh:
-        fh.write(head + "\n".join(md_rows) + "\n" + README_TAIL)
+        fh.write(head + "\n".join(md_rows) + "\n" + tail)
+
+
+def merged(old_dir, files, tsv, md_rows):
+    """The existing expected.tsv and README.md of old_dir with the rows of files replaced by the new ones."""
+    with open(os.path.join(old_dir, "expected.tsv")) as fh:
+        old_tsv = fh.read().rstrip("\n").split("\n")
+    keep = [r for r in old_tsv[1:] if r.split("\t", 1)[0] not in files]
+    with open(os.path.join(old_dir, "README.md")) as fh:
+        lines = fh.read().split("\n")
+    rows = [i for i, l in enumerate(lines) if l.startswith("| `")]
+    if not rows:
+        raise Fail("%s/README.md has no capture table to merge into" % old_dir)
+    first, last = rows[0], rows[-1]
+    old_md = [l for l in lines[first:last + 1] if l.split("`", 2)[1] not in files]
+    head = "\n".join(lines[:first]) + "\n"
+    tail = "\n".join(lines[last + 1:])
+    return head, tail.rstrip("\n") + "\n", [old_tsv[0]] + keep + tsv[1:], old_md + md_rows
 
 
 if __name__ == "__main__":

@@ -11,7 +11,9 @@ format the tests read: '#' comment lines, then "client <hex>" and
 
 With "udp" it keeps the first datagram of each direction of UDP stream
 STREAM instead (`tshark -T fields -e udp.payload`), client being the
-sender of the first datagram.
+sender of the first datagram. A STREAM holding "==" is a display filter
+instead of a stream number (tshark starts a new udp.stream for the first
+SNMP response of a 5-tuple: "udp.port==40000" keeps the pair together).
 """
 import subprocess
 import sys
@@ -19,7 +21,7 @@ import sys
 
 def udp(cap, stream, maxb, note):
     out = subprocess.run(
-        ["tshark", "-r", cap, "-Y", "udp.stream==" + stream, "-T", "fields",
+        ["tshark", "-r", cap, "-Y", stream if "==" in stream else "udp.stream==" + stream, "-T", "fields",
          "-e", "ip.src", "-e", "udp.srcport", "-e", "ip.dst", "-e", "udp.dstport",
          "-e", "udp.payload"],
         check=True, capture_output=True, text=True).stdout
@@ -31,7 +33,8 @@ def udp(cap, stream, maxb, note):
             first[key] = (dst + ":" + dport, bytes.fromhex(payload))
     keys = list(first)
     print("# " + note)
-    print("# tshark -r %s -Y udp.stream==%s -T fields -e udp.payload (first datagram each way)" % (cap, stream))
+    print("# tshark -r %s -Y %s -T fields -e udp.payload (first datagram each way)" % (
+        cap, stream if "==" in stream else "udp.stream==" + stream))
     print("# client %s, server %s" % (keys[0], first[keys[0]][0]))
     print("client " + first[keys[0]][1][:maxb].hex())
     print("server " + (first[keys[1]][1][:maxb].hex() if len(keys) > 1 else ""))
