@@ -119,11 +119,16 @@ func analyze(args []string, stdout, stderr io.Writer, log zerolog.Logger) int {
 		names = append(names, cluster)
 	}
 	b := report.NewBuilder(pol, names)
-	switch *format {
-	case "json", "ndjson", "csv":
+	b.FlowLimit = 0 // the table lists pairs; flows are only counted
+	var stream *report.Stream
+	if report.Streaming(*format) {
+		// Flows are written as they finish, so the report never holds them all.
+		if stream, err = report.NewStream(stdout, *format); err != nil {
+			fmt.Fprintf(stderr, "tlsaudit analyze: %v\n", err)
+			return exitError
+		}
 		b.FlowLimit = *maxReportFlows
-	default:
-		b.FlowLimit = 0 // the table lists pairs; flows are only counted
+		b.StreamTo(stream)
 	}
 	tcfg := flow.Config{PrefixBytes: *prefix, MaxFlows: *maxFlows, MaxBufferedBytes: *maxBuf, RawFingerprints: *rawFingerprints}
 	sink := b.Add
@@ -157,6 +162,8 @@ func analyze(args []string, stdout, stderr io.Writer, log zerolog.Logger) int {
 		reg := prometheus.NewRegistry()
 		reg.MustRegister(exp)
 		err = export.WriteMetrics(stdout, reg, export.FormatOpenMetrics)
+	} else if stream != nil {
+		err = stream.Close(audit)
 	} else {
 		err = report.Write(stdout, audit, *format)
 	}
