@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"os"
+	"runtime/debug"
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -50,6 +52,20 @@ var failOnKinds = map[string][]string{
 	"legacy":    {policy.KindPlaintext, policy.KindLegacyTLS},
 }
 
+// Bounds of analyze. They are lower than the live agent's (flow.DefaultConfig), which
+// has a node's memory to itself: a capture a user or a CI job hands over may be a
+// flood, and with these bounds a million-flow flood stays under 256 MiB of peak RSS in
+// every format (README, Bounds). Each has a flag that raises it.
+const (
+	analyzeMaxFlows    = 1 << 16  // ≈ 1 KiB of table state each
+	analyzeMaxBuffered = 32 << 20 // handshake prefixes of all flows together
+	analyzeMaxPairs    = 10_000   // ≈ 1 KiB of aggregates each
+	// analyzeGCPercent lets the heap grow by half its live size between collections
+	// instead of doubling (GOGC=100): the flow table and buffers are long-lived, so
+	// the default would double the peak for garbage. An explicit GOGC wins.
+	analyzeGCPercent = 50
+)
+
 func analyze(args []string, stdout, stderr io.Writer, log zerolog.Logger) int {
 	fs := flag.NewFlagSet("analyze", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -59,9 +75,10 @@ func analyze(args []string, stdout, stderr io.Writer, log zerolog.Logger) int {
 	var internal prefixList
 	fs.Var(&internal, "internal-cidr", "internal (east-west) range, repeatable or comma-separated (default: RFC 1918, 100.64.0.0/10, fc00::/7)")
 	prefix := fs.Int("prefix-bytes", flow.DefaultConfig.PrefixBytes, "bytes of each direction kept for classification")
-	maxFlows := fs.Int("max-flows", flow.DefaultConfig.MaxFlows, "most flows tracked at once; the oldest is finished early past it")
-	maxBuf := fs.Int("max-buffered-bytes", flow.DefaultConfig.MaxBufferedBytes, "most bytes buffered by all flows together")
+	maxFlows := fs.Int("max-flows", analyzeMaxFlows, "most flows tracked at once; the least recently seen is finished early past it (summary.limits_hit.flows_evicted)")
+	maxBuf := fs.Int("max-buffered-bytes", analyzeMaxBuffered, "most bytes buffered by all flows together (summary.limits_hit.buffer_refused)")
 	rawFingerprints := fs.Bool("raw-fingerprints", false, "add the strings behind the fingerprints to json/ndjson/csv flows: ja3_string, ja3s_string, ja4_r")
+	maxPairs := fs.Int("max-pairs", analyzeMaxPairs, "most service pairs aggregated; flows of further pairs are folded into one pair \"(other)\" and counted in summary.flows_folded")
 	maxReportFlows := fs.Int("max-report-flows", report.DefaultFlowLimit, "most flows listed in json/ndjson/csv output; the rest are counted in summary.flows_omitted (pairs and violations always count every flow)")
 	configPath := fs.String("config", "", "policy config file, as for tlsaudit run (--internal-cidr and --min-tls override it when given)")
 	namesPath := fs.String("names", "", "static names file (YAML: ip or cidr -> namespace, workload, service)")
@@ -75,6 +92,9 @@ func analyze(args []string, stdout, stderr io.Writer, log zerolog.Logger) int {
 			return exitOK
 		}
 		return exitError
+	}
+	if os.Getenv("GOGC") == "" {
+		defer debug.SetGCPercent(debug.SetGCPercent(analyzeGCPercent))
 	}
 	kinds, ok := failOnKinds[*failOn]
 	if !ok {
@@ -120,6 +140,7 @@ func analyze(args []string, stdout, stderr io.Writer, log zerolog.Logger) int {
 	}
 	b := report.NewBuilder(pol, names)
 	b.FlowLimit = 0 // the table lists pairs; flows are only counted
+	b.PairLimit = *maxPairs
 	var stream *report.Stream
 	if report.Streaming(*format) {
 		// Flows are written as they finish, so the report never holds them all.

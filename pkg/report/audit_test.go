@@ -146,6 +146,22 @@ func TestBoundedUnderFlood(t *testing.T) {
 	if len(a.Pairs) != 6 || a.Summary.FlowsFolded != 995 {
 		t.Errorf("%d pairs, %d folded; want 5 + (other), 995", len(a.Pairs), a.Summary.FlowsFolded)
 	}
+	// The people's formats say what the bounds left out.
+	for format, want := range map[string][]string{
+		"table":    {"limits hit: flows_evicted 7", `995 flows aggregated as "(other)"`},
+		"markdown": {"Limits hit: flows_evicted 7.", "995 flows aggregated as `(other)`."},
+	} {
+		var out bytes.Buffer
+		a.Summary.Limits = map[string]uint64{"flows_evicted": 7}
+		if err := Write(&out, a, format); err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range want {
+			if !strings.Contains(out.String(), w) {
+				t.Errorf("%s lacks %q:\n%s", format, w, out.String())
+			}
+		}
+	}
 	var violating int
 	for _, v := range a.Violations {
 		violating += v.Flows

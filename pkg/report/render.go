@@ -170,6 +170,12 @@ func writeMarkdown(w io.Writer, a *Audit) error {
 	if len(s.UnknownReasons) > 0 {
 		bw.printf(" Unknown because: %s.", counts(s.UnknownReasons))
 	}
+	if len(s.Limits) > 0 {
+		bw.printf(" Limits hit: %s.", countsU(s.Limits))
+	}
+	if s.FlowsFolded > 0 {
+		bw.printf(" Pairs past the limit: %d flows aggregated as %s.", s.FlowsFolded, mdCode(otherPair))
+	}
 	bw.printf("\n\n### Violations (internal pairs: plaintext, or TLS below %s)\n\n", s.MinTLSVersion)
 	if len(a.Violations) == 0 {
 		bw.printf("None.\n")

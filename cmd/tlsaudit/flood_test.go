@@ -1,0 +1,56 @@
+package main
+
+import (
+	"bufio"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+
+	"github.com/tlsaudit/tlsaudit/internal/pcapgen"
+)
+
+// TestAnalyzeFloodBounds runs analyze over a SYN flood a little larger than its default
+// flow table and pair cap: every flow is still listed and counted, and the summary says
+// that flows were evicted and folded; flags raise both bounds.
+func TestAnalyzeFloodBounds(t *testing.T) {
+	const flows = analyzeMaxFlows + 4000
+	path := filepath.Join(t.TempDir(), "syn-flood.pcap")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := bufio.NewWriter(f)
+	if _, err := pcapgen.WriteFlood(w, pcapgen.FloodOptions{Kind: pcapgen.FloodSYN, Flows: flows}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+
+	a, code, stderr := analyzeJSON(t, path)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	s := a.Summary
+	if len(a.Flows) != flows || s.Flows != flows || s.FlowsOmitted != 0 {
+		t.Errorf("%d flows listed, %d counted, %d omitted; want %d, %d, 0", len(a.Flows), s.Flows, s.FlowsOmitted, flows, flows)
+	}
+	// A SYN-only flow never ends: past the table's size the oldest are evicted.
+	if got := s.Limits["flows_evicted"]; got < flows-analyzeMaxFlows {
+		t.Errorf("limits_hit.flows_evicted = %d, want at least %d", got, flows-analyzeMaxFlows)
+	}
+	// Every flow has its own client: past the cap they fold into (other).
+	if s.Pairs != analyzeMaxPairs+1 || s.FlowsFolded != flows-analyzeMaxPairs {
+		t.Errorf("%d pairs, %d folded; want %d, %d", s.Pairs, s.FlowsFolded, analyzeMaxPairs+1, flows-analyzeMaxPairs)
+	}
+
+	a, code, stderr = analyzeJSON(t, "--max-flows", strconv.Itoa(flows), "--max-pairs", strconv.Itoa(flows), path)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if s := a.Summary; s.Limits["flows_evicted"] != 0 || s.FlowsFolded != 0 || s.Pairs != flows {
+		t.Errorf("with raised bounds: evicted %d, folded %d, %d pairs", s.Limits["flows_evicted"], s.FlowsFolded, s.Pairs)
+	}
+}
