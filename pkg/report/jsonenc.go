@@ -73,25 +73,59 @@ func appendJSONTime(b []byte, t time.Time) []byte {
 	return append(b, '"')
 }
 
-// appendJSONStrings appends a list of strings; nil is null, as encoding/json writes it.
-func appendJSONStrings(b []byte, list []string) []byte {
-	if list == nil {
-		return append(b, "null"...)
-	}
-	b = append(b, '[')
-	for i, s := range list {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendJSONString(b, s)
-	}
-	return append(b, ']')
+// layout is how a JSON object is spread over lines: compact, or indented by two
+// spaces a level as encoding/json's Indent lays it out, with members at depth.
+type layout struct {
+	indented bool
+	depth    int
 }
 
-// objectWriter appends the members of one compact JSON object.
+var (
+	// compactLayout writes one object on one line, as json.Marshal does.
+	compactLayout = layout{}
+	// documentFlowLayout writes a flow as an element of the json document's flows list:
+	// the object at depth 2, its members at depth 3.
+	documentFlowLayout = layout{indented: true, depth: 3}
+)
+
+// newlineAndSpaces holds every indentation a report's objects need.
+const newlineAndSpaces = "\n                "
+
+// nl is what goes before a member: a newline and its indentation, or nothing.
+func (l layout) nl() string {
+	if !l.indented {
+		return ""
+	}
+	return newlineAndSpaces[:1+2*l.depth]
+}
+
+func (l layout) colon() string {
+	if l.indented {
+		return ": "
+	}
+	return ":"
+}
+
+func (l layout) deeper() layout { return layout{indented: l.indented, depth: l.depth + 1} }
+
+// objectWriter appends the members of one JSON object.
 type objectWriter struct {
 	b     []byte
 	empty bool
+	l     layout
+}
+
+func openObject(b []byte, l layout) objectWriter {
+	return objectWriter{b: append(b, '{'), empty: true, l: l}
+}
+
+// close ends the object, on a line of its own indented one level less than its
+// members, when it has any.
+func (o *objectWriter) close() []byte {
+	if !o.empty && o.l.indented {
+		o.b = append(o.b, layout{indented: true, depth: o.l.depth - 1}.nl()...)
+	}
+	return append(o.b, '}')
 }
 
 func (o *objectWriter) key(k string) {
@@ -99,9 +133,11 @@ func (o *objectWriter) key(k string) {
 		o.b = append(o.b, ',')
 	}
 	o.empty = false
+	o.b = append(o.b, o.l.nl()...)
 	o.b = append(o.b, '"')
 	o.b = append(o.b, k...) // keys are constants of this package: nothing to escape
-	o.b = append(o.b, '"', ':')
+	o.b = append(o.b, '"')
+	o.b = append(o.b, o.l.colon()...)
 }
 
 func (o *objectWriter) str(k, v string) {
@@ -137,15 +173,40 @@ func (o *objectWriter) time(k string, t time.Time) {
 	o.b = appendJSONTime(o.b, t)
 }
 
-func (o *objectWriter) strings(k string, v []string) {
+// strings writes a list of strings; nil is null, as encoding/json writes it.
+func (o *objectWriter) strings(k string, list []string) {
 	o.key(k)
-	o.b = appendJSONStrings(o.b, v)
+	switch {
+	case list == nil:
+		o.b = append(o.b, "null"...)
+		return
+	case len(list) == 0:
+		o.b = append(o.b, "[]"...)
+		return
+	}
+	o.b = append(o.b, '[')
+	for i, s := range list {
+		if i > 0 {
+			o.b = append(o.b, ',')
+		}
+		o.b = append(o.b, o.l.deeper().nl()...)
+		o.b = appendJSONString(o.b, s)
+	}
+	o.b = append(o.b, o.l.nl()...)
+	o.b = append(o.b, ']')
 }
 
-// appendFlowJSON appends f as one compact JSON object with the members, order and
-// omissions of Flow's struct tags.
-func appendFlowJSON(b []byte, f *Flow) []byte {
-	o := objectWriter{b: append(b, '{'), empty: true}
+// object starts a member whose value is an object, laid out one level deeper; the
+// caller fills it and hands back what its close returns.
+func (o *objectWriter) object(k string) objectWriter {
+	o.key(k)
+	return openObject(o.b, o.l.deeper())
+}
+
+// appendFlowJSON appends f as one JSON object laid out by l, with the members, order
+// and omissions of Flow's struct tags.
+func appendFlowJSON(b []byte, f *Flow, l layout) []byte {
+	o := openObject(b, l)
 	o.str("transport", f.Transport)
 	o.str("client", f.Client)
 	o.str("server", f.Server)
@@ -177,12 +238,11 @@ func appendFlowJSON(b []byte, f *Flow) []byte {
 	o.boolOmit("heartbeat", f.Heartbeat)
 	o.boolOmit("heartbeat_accepted", f.HeartbeatAccepted)
 	if c := f.ServerCert; c != nil {
-		o.key("server_cert")
-		cert := objectWriter{b: append(o.b, '{'), empty: true}
+		cert := o.object("server_cert")
 		cert.str("subject", c.Subject)
 		cert.str("issuer", c.Issuer)
 		cert.time("not_after", c.NotAfter)
-		o.b = append(cert.b, '}')
+		o.b = cert.close()
 	}
 	o.boolean("internal", f.Internal)
 	o.str("client_name", f.ClientName)
@@ -203,5 +263,5 @@ func appendFlowJSON(b []byte, f *Flow) []byte {
 	o.strOmit("parse_error", f.ParseError)
 	o.strOmit("violation", f.Violation)
 	o.strOmit("exempt", f.Exempt)
-	return append(o.b, '}')
+	return o.close()
 }

@@ -2,7 +2,6 @@ package report
 
 import (
 	"bufio"
-	"bytes"
 	"cmp"
 	"encoding/csv"
 	"encoding/json"
@@ -29,11 +28,10 @@ type Stream struct {
 	w      *bufio.Writer
 	format string
 	flows  int
-	buf    []byte       // one flow, compact; reused
-	indent bytes.Buffer // one flow, indented; reused
+	buf    []byte // one flow; reused
 	csv    *csv.Writer
 	row    []string
-	err    error // the first encoding error
+	err    error // the first encoding error of the aggregates
 }
 
 // streamBuffer is how much output a Stream gathers before writing it.
@@ -66,14 +64,10 @@ func (s *Stream) Flow(f *Flow) {
 			s.w.WriteByte(',')
 		}
 		s.w.WriteString("\n    ")
-		s.buf = appendFlowJSON(s.buf[:0], f)
-		s.indent.Reset()
-		if err := json.Indent(&s.indent, s.buf, "    ", "  "); err != nil && s.err == nil {
-			s.err = fmt.Errorf("flow %s -> %s: %w", f.Client, f.Server, err)
-		}
-		s.w.Write(s.indent.Bytes())
+		s.buf = appendFlowJSON(s.buf[:0], f, documentFlowLayout)
+		s.w.Write(s.buf)
 	case "ndjson":
-		s.buf = append(appendFlowJSON(s.buf[:0], f), '\n')
+		s.buf = append(appendFlowJSON(s.buf[:0], f, compactLayout), '\n')
 		s.w.Write(s.buf)
 	case "csv":
 		for j, c := range csvColumns {

@@ -50,7 +50,7 @@ func filledFlow(s string, n uint64) Flow {
 }
 
 // TestAppendFlowMatchesEncodingJSON: the flow encoder writes what encoding/json writes
-// for the same flow, byte for byte, whatever is set or empty.
+// for the same flow, byte for byte, whatever is set or empty, compact and indented.
 func TestAppendFlowMatchesEncodingJSON(t *testing.T) {
 	full := filledFlow(hostile, 1<<63+5)
 	tests := map[string]Flow{
@@ -61,21 +61,30 @@ func TestAppendFlowMatchesEncodingJSON(t *testing.T) {
 		"local time zones": {FirstSeen: time.Date(2026, 1, 1, 0, 0, 0, 1, time.FixedZone("y", -7*3600)), LastSeen: time.Unix(0, 0)},
 	}
 	for name, f := range tests {
-		t.Run(name, func(t *testing.T) {
-			want, err := json.Marshal(&f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := appendFlowJSON(nil, &f); !bytes.Equal(got, want) {
-				t.Errorf("appendFlowJSON:\n got %s\nwant %s", got, want)
-			}
-		})
+		t.Run(name, func(t *testing.T) { checkFlowEncoding(t, &f) })
+	}
+}
+
+// checkFlowEncoding compares appendFlowJSON with json.Marshal, and its document layout
+// with json.MarshalIndent at the depth of the document's flows.
+func checkFlowEncoding(t testing.TB, f *Flow) {
+	t.Helper()
+	want, err := json.Marshal(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := appendFlowJSON(nil, f, compactLayout); !bytes.Equal(got, want) {
+		t.Errorf("compact:\n got %s\nwant %s", got, want)
+	}
+	want, _ = json.MarshalIndent(f, "    ", "  ")
+	if got := appendFlowJSON(nil, f, documentFlowLayout); !bytes.Equal(got, want) {
+		t.Errorf("indented:\n got %s\nwant %s", got, want)
 	}
 }
 
 // auditWithFlows builds an audit of a few flows from different pairs, with names,
 // a certificate and hostile text.
-func auditWithFlows(t *testing.T) *Audit {
+func auditWithFlows(t testing.TB) *Audit {
 	t.Helper()
 	b := NewBuilder(policy.Default(), nil)
 	b.Add(rec("10.0.0.1:40000", "10.0.0.2:6379", classify.Verdict{Class: classify.ClassPlaintext, App: classify.AppRedis}))
