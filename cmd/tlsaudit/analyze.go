@@ -64,7 +64,23 @@ const (
 	// instead of doubling (GOGC=100): the flow table and buffers are long-lived, so
 	// the default would double the peak for garbage. An explicit GOGC wins.
 	analyzeGCPercent = 50
+	// flowStateBytes and pairStateBytes are what one tracked flow and one aggregated
+	// pair may hold, with room to spare: about 900 bytes each were measured live
+	// (GODEBUG=gctrace=1 over a SYN flood: 73 MB for 65,536 flows and 10,000 pairs).
+	flowStateBytes = 1536
+	pairStateBytes = 1536
+	// runtimeOverheadBytes is the fixed part of analyze's memory: the runtime, the
+	// decoder's and the report's buffers, what the garbage collector has not returned.
+	runtimeOverheadBytes = 64 << 20
 )
+
+// analyzeMemoryLimit is the Go runtime's soft memory limit for analyze's bounds: what
+// the flow table, the buffers and the pairs can hold at most, plus a fixed overhead.
+// The collector works harder as memory nears it, so peak RSS follows the bounds even
+// when collection lags behind on a busy machine; an explicit GOMEMLIMIT wins.
+func analyzeMemoryLimit(maxFlows, maxBuffered, maxPairs int) int64 {
+	return int64(maxFlows)*flowStateBytes + int64(maxBuffered) + int64(maxPairs)*pairStateBytes + runtimeOverheadBytes
+}
 
 func analyze(args []string, stdout, stderr io.Writer, log zerolog.Logger) int {
 	fs := flag.NewFlagSet("analyze", flag.ContinueOnError)
@@ -95,6 +111,9 @@ func analyze(args []string, stdout, stderr io.Writer, log zerolog.Logger) int {
 	}
 	if os.Getenv("GOGC") == "" {
 		defer debug.SetGCPercent(debug.SetGCPercent(analyzeGCPercent))
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		defer debug.SetMemoryLimit(debug.SetMemoryLimit(analyzeMemoryLimit(max(*maxFlows, 1), max(*maxBuf, 0), max(*maxPairs, 0))))
 	}
 	kinds, ok := failOnKinds[*failOn]
 	if !ok {
