@@ -2,10 +2,14 @@ package main
 
 import (
 	"bufio"
+	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"testing"
+
+	"github.com/rs/zerolog"
 
 	"github.com/tlsaudit/tlsaudit/internal/pcapgen"
 )
@@ -52,5 +56,31 @@ func TestAnalyzeFloodBounds(t *testing.T) {
 	}
 	if s := a.Summary; s.Limits["flows_evicted"] != 0 || s.FlowsFolded != 0 || s.Pairs != flows {
 		t.Errorf("with raised bounds: evicted %d, folded %d, %d pairs", s.Limits["flows_evicted"], s.FlowsFolded, s.Pairs)
+	}
+}
+
+// TestAnalyzeRuntimeSettings: the memory limit analyze derives from its default bounds
+// fits the 256 MiB the floods must stay under, grows with the flags, and analyze puts
+// the process's collector settings back when it returns (tests call it in-process).
+func TestAnalyzeRuntimeSettings(t *testing.T) {
+	def := analyzeMemoryLimit(analyzeMaxFlows, analyzeMaxBuffered, analyzeMaxPairs)
+	if def > 224<<20 {
+		t.Errorf("default memory limit %d MiB leaves under 32 MiB below 256 MiB", def>>20)
+	}
+	if raised := analyzeMemoryLimit(4*analyzeMaxFlows, analyzeMaxBuffered, analyzeMaxPairs); raised <= def {
+		t.Errorf("limit %d for 4x the flows, %d by default", raised, def)
+	}
+	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
+		t.Skip("GOGC or GOMEMLIMIT set: analyze leaves the collector alone")
+	}
+	gc := debug.SetGCPercent(100)
+	debug.SetGCPercent(gc)
+	limit := debug.SetMemoryLimit(-1) // a negative value only reads it
+	analyze([]string{filepath.Join(pcapDir, "tls12-openssl.pcap")}, io.Discard, io.Discard, zerolog.Nop())
+	if got := debug.SetGCPercent(gc); got != gc {
+		t.Errorf("GC percent %d after analyze, want %d", got, gc)
+	}
+	if got := debug.SetMemoryLimit(-1); got != limit {
+		t.Errorf("memory limit %d after analyze, want %d", got, limit)
 	}
 }
