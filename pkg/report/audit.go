@@ -2,7 +2,9 @@ package report
 
 import (
 	"cmp"
+	"net/netip"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/tlsaudit/tlsaudit/pkg/classify"
@@ -153,6 +155,7 @@ type Builder struct {
 	flows     []Flow
 	listed    int     // flows listed so far, kept or streamed
 	stream    *Stream // where listed flows go instead of flows, when set
+	scratch   Flow    // the flow being added: reused, so that adding allocates no Flow
 	summary   Summary
 	pairs     map[pairKey]*Pair
 	viol      map[pairKey]map[string]*Violation
@@ -185,7 +188,8 @@ func NewBuilder(pol *policy.Policy, names identity.Resolver) *Builder {
 // Add converts one finished flow record. It copies what it keeps.
 func (b *Builder) Add(r *flow.Record) {
 	v := &r.Verdict
-	f := Flow{
+	f := &b.scratch
+	*f = Flow{
 		Transport:         r.Transport(),
 		Client:            r.Client.String(),
 		Server:            r.Server.String(),
@@ -252,20 +256,20 @@ func (b *Builder) Add(r *flow.Record) {
 	}
 	f.pairKey = pairKey{
 		transport: f.Transport,
-		client:    cmp.Or(f.ClientName, r.Client.Addr().String()),
-		server:    cmp.Or(f.ServerName, r.Server.Addr().String()),
+		client:    cmp.Or(f.ClientName, hostOf(f.Client, r.Client)),
+		server:    cmp.Or(f.ServerName, hostOf(f.Server, r.Server)),
 		port:      r.Server.Port(),
 	}
-	b.aggregate(&f)
+	b.aggregate(f)
 	switch {
 	case b.listed >= b.FlowLimit:
 		b.summary.FlowsOmitted++
 	case b.stream != nil:
 		b.listed++
-		b.stream.Flow(&f)
+		b.stream.Flow(f)
 	default:
 		b.listed++
-		b.flows = append(b.flows, f)
+		b.flows = append(b.flows, *f)
 	}
 }
 
@@ -273,6 +277,16 @@ func (b *Builder) Add(r *flow.Record) {
 // keeping it, so that the built Audit lists no flows and memory does not grow with
 // them. Close s with the built Audit to finish the report.
 func (b *Builder) StreamTo(s *Stream) { b.stream = s }
+
+// hostOf returns what ap.Addr().String() would, cut from s, ap's String, without
+// allocating: "10.0.0.1" of "10.0.0.1:443", "fe80::1%eth0" of "[fe80::1%eth0]:443".
+func hostOf(s string, ap netip.AddrPort) string {
+	i := strings.LastIndexByte(s, ':')
+	if !ap.IsValid() || i < 0 {
+		return ap.Addr().String()
+	}
+	return strings.TrimSuffix(strings.TrimPrefix(s[:i], "["), "]")
+}
 
 // detailIfDifferent spells a version's draft or variant when String hides it.
 func detailIfDifferent(v classify.Version) string {

@@ -190,3 +190,17 @@ func TestMarkdownEscapes(t *testing.T) {
 		}
 	}
 }
+
+// TestHostOf: the pair's address cut from a flow's "ip:port" is what Addr().String()
+// spells, for every kind of address.
+func TestHostOf(t *testing.T) {
+	for _, s := range []string{"10.0.0.1:443", "[2001:db8::1]:8443", "[fe80::1%eth0]:22", "[::ffff:10.0.0.1]:80", "0.0.0.0:0", "[::]:1"} {
+		ap := netip.MustParseAddrPort(s)
+		if got, want := hostOf(ap.String(), ap), ap.Addr().String(); got != want {
+			t.Errorf("hostOf(%q) = %q, want %q", s, got, want)
+		}
+	}
+	if got := hostOf("", netip.AddrPort{}); got != (netip.Addr{}).String() {
+		t.Errorf("hostOf of an invalid address = %q", got)
+	}
+}

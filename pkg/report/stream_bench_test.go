@@ -4,6 +4,9 @@ import (
 	"encoding/json"
 	"io"
 	"testing"
+
+	"github.com/tlsaudit/tlsaudit/pkg/classify"
+	"github.com/tlsaudit/tlsaudit/pkg/policy"
 )
 
 // BenchmarkStreamFlow writes one TLS flow per iteration, as the json and ndjson
@@ -37,4 +40,21 @@ func BenchmarkStreamFlow(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkBuilderAddStreamed turns one finished TLS flow record into a report flow,
+// aggregates it into its pair and streams it as json: the report's cost per flow.
+func BenchmarkBuilderAddStreamed(b *testing.B) {
+	s, err := NewStream(io.Discard, "json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	bld := NewBuilder(policy.Default(), nil)
+	bld.StreamTo(s)
+	r := rec("10.0.0.1:40001", "10.0.0.3:443", classify.Verdict{Class: classify.ClassTLS, Version: classify.VersionTLS13, SNI: "api.internal",
+		ALPN: []string{"h2"}, Cipher: 0x1301, Group: 0x001d, JA3: "22558766122974704364c9c75c5cce0a", JA4: "t13d1516h2_8daaf6152771_02713d6af862"})
+	b.ReportAllocs()
+	for b.Loop() {
+		bld.Add(r)
+	}
 }
