@@ -3,5 +3,9 @@
 // JSON / NDJSON / CSV for scripts (field names are a stable contract, see DESIGN.md).
 // Decode reads such a JSON audit back, and Compare diffs two of them by service pair.
 //
-// A Builder belongs to one goroutine; a built Audit is read-only.
+// The formats that list flows are written by a Stream while the capture is read: a
+// Builder given one with StreamTo hands it each flow and keeps none, so a report's
+// memory grows with its service pairs (bounded by PairLimit), never with its flows.
+//
+// A Builder and a Stream belong to one goroutine; a built Audit is read-only.
 package report
