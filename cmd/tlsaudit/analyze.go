@@ -109,11 +109,20 @@ func analyze(args []string, stdout, stderr io.Writer, log zerolog.Logger) int {
 		}
 		return exitError
 	}
+	// Zero or less means the default, as in flow.Config.
+	for _, b := range []struct {
+		v   *int
+		def int
+	}{{maxFlows, analyzeMaxFlows}, {maxBuf, analyzeMaxBuffered}, {maxPairs, analyzeMaxPairs}} {
+		if *b.v <= 0 {
+			*b.v = b.def
+		}
+	}
 	if os.Getenv("GOGC") == "" {
 		defer debug.SetGCPercent(debug.SetGCPercent(analyzeGCPercent))
 	}
 	if os.Getenv("GOMEMLIMIT") == "" {
-		defer debug.SetMemoryLimit(debug.SetMemoryLimit(analyzeMemoryLimit(max(*maxFlows, 1), max(*maxBuf, 0), max(*maxPairs, 0))))
+		defer debug.SetMemoryLimit(debug.SetMemoryLimit(analyzeMemoryLimit(*maxFlows, *maxBuf, *maxPairs)))
 	}
 	kinds, ok := failOnKinds[*failOn]
 	if !ok {

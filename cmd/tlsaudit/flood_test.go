@@ -57,6 +57,12 @@ func TestAnalyzeFloodBounds(t *testing.T) {
 	if s := a.Summary; s.Limits["flows_evicted"] != 0 || s.FlowsFolded != 0 || s.Pairs != flows {
 		t.Errorf("with raised bounds: evicted %d, folded %d, %d pairs", s.Limits["flows_evicted"], s.FlowsFolded, s.Pairs)
 	}
+
+	// Zero means the default, as it did before analyze had its own defaults.
+	a, _, _ = analyzeJSON(t, "--max-flows", "0", "--max-pairs", "0", "--max-buffered-bytes", "0", path)
+	if s := a.Summary; s.Limits["flows_evicted"] < flows-analyzeMaxFlows || s.Pairs != analyzeMaxPairs+1 {
+		t.Errorf("with zero bounds: evicted %d, %d pairs; want the defaults' %d+ and %d", s.Limits["flows_evicted"], s.Pairs, flows-analyzeMaxFlows, analyzeMaxPairs+1)
+	}
 }
 
 // TestAnalyzeRuntimeSettings: the memory limit analyze derives from its default bounds
