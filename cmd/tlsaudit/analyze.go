@@ -5,9 +5,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"net/netip"
 	"os"
 	"runtime/debug"
+	"slices"
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -204,6 +206,7 @@ func analyze(args []string, stdout, stderr io.Writer, log zerolog.Logger) int {
 	table.Flush()
 	ts, ds := table.Stats(), dec.Stats()
 	audit := b.Build(files, ds.Decoded, limitsHit(ts, ds), errs)
+	warnIncomplete(log, &audit.Summary, stream != nil)
 	if openMetrics {
 		h := export.TableHealth(ts)
 		h.Packets = ds.Decoded
@@ -236,6 +239,24 @@ func validFormat(f string) bool {
 		}
 	}
 	return false
+}
+
+// warnIncomplete logs what the bounds and the capture kept from the report, so that the
+// formats without a summary (ndjson, csv, openmetrics) say it too: the limits hit, the
+// flows folded past the pair cap and, when flows are listed, those left out.
+func warnIncomplete(log zerolog.Logger, s *report.Summary, listing bool) {
+	omitted := 0
+	if listing {
+		omitted = s.FlowsOmitted
+	}
+	if len(s.Limits) == 0 && s.FlowsFolded == 0 && omitted == 0 {
+		return
+	}
+	e := log.Warn()
+	for _, k := range slices.Sorted(maps.Keys(s.Limits)) {
+		e = e.Uint64(k, s.Limits[k])
+	}
+	e.Int("flows_folded", s.FlowsFolded).Int("flows_omitted", omitted).Msg("bounds hit: every flow is counted, but not every one in full")
 }
 
 // limitsHit lists every bound that was reached, so that a report never hides what it

@@ -2,6 +2,8 @@ package main
 
 import (
 	"bufio"
+	"bytes"
+	"encoding/json"
 	"io"
 	"os"
 	"path/filepath"
@@ -56,6 +58,21 @@ func TestAnalyzeFloodBounds(t *testing.T) {
 	}
 	if s := a.Summary; s.Limits["flows_evicted"] != 0 || s.FlowsFolded != 0 || s.Pairs != flows {
 		t.Errorf("with raised bounds: evicted %d, folded %d, %d pairs", s.Limits["flows_evicted"], s.FlowsFolded, s.Pairs)
+	}
+
+	// ndjson has no summary: the log says what the bounds cost.
+	var logs bytes.Buffer
+	if code := analyze([]string{"--format", "ndjson", path}, io.Discard, io.Discard, zerolog.New(&logs)); code != exitOK {
+		t.Fatalf("ndjson: exit %d", code)
+	}
+	var warning struct {
+		Level        string `json:"level"`
+		FlowsEvicted uint64 `json:"flows_evicted"`
+		FlowsFolded  int    `json:"flows_folded"`
+	}
+	if err := json.Unmarshal(logs.Bytes(), &warning); err != nil || warning.Level != "warn" ||
+		warning.FlowsEvicted < flows-analyzeMaxFlows || warning.FlowsFolded != flows-analyzeMaxPairs {
+		t.Errorf("log %q (%v), want one warning with the evictions and folded flows", logs.String(), err)
 	}
 
 	// Zero means the default, as it did before analyze had its own defaults.
