@@ -129,6 +129,7 @@ func TestExitCodes(t *testing.T) {
 		{"bad cidr", []string{"--internal-cidr", "10.0.0.0/33", demo}, exitError},
 		{"bad min-tls", []string{"--min-tls", "TLS9", demo}, exitError},
 		{"missing file", []string{filepath.Join(t.TempDir(), "nope.pcap")}, exitError},
+		{"raised bounds", []string{"--max-flows", "1000000", "--max-pairs", "100000", "--max-buffered-bytes", "1073741824", demo}, exitOK},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

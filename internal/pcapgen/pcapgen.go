@@ -252,18 +252,28 @@ func (g *gen) tcp(src, dst [4]byte, sp, dp uint16, seq, ack uint32, flags byte, 
 	if g.err != nil {
 		return
 	}
-	f := g.frame[:0]
-	f = append(f, 0x02, 0, 0, 0, 0, 2, 0x02, 0, 0, 0, 0, 1, 0x08, 0x00) // Ethernet, IPv4
-	ipLen := 20 + 20 + len(payload)
-	f = append(f, 0x45, 0, byte(ipLen>>8), byte(ipLen), 0, 0, 0x40, 0, 64, 6, 0, 0)
-	f = append(f, src[:]...)
-	f = append(f, dst[:]...)
+	f := g.ipv4(src, dst, 6, 20+len(payload))
 	f = binary.BigEndian.AppendUint16(f, sp)
 	f = binary.BigEndian.AppendUint16(f, dp)
 	f = binary.BigEndian.AppendUint32(f, seq)
 	f = binary.BigEndian.AppendUint32(f, ack)
 	f = append(f, 0x50, flags, 0xff, 0xff, 0, 0, 0, 0)
-	f = append(f, payload...)
+	g.write(append(f, payload...))
+}
+
+// ipv4 starts a frame in g's buffer: Ethernet and IPv4 headers for a transport
+// segment of l4Len bytes of protocol proto.
+func (g *gen) ipv4(src, dst [4]byte, proto byte, l4Len int) []byte {
+	f := g.frame[:0]
+	f = append(f, 0x02, 0, 0, 0, 0, 2, 0x02, 0, 0, 0, 0, 1, 0x08, 0x00) // Ethernet, IPv4
+	ipLen := 20 + l4Len
+	f = append(f, 0x45, 0, byte(ipLen>>8), byte(ipLen), 0, 0, 0x40, 0, 64, proto, 0, 0)
+	f = append(f, src[:]...)
+	return append(f, dst[:]...)
+}
+
+// write writes a frame 20µs after the previous one.
+func (g *gen) write(f []byte) {
 	g.ts = g.ts.Add(20 * time.Microsecond)
 	g.err = g.pw.WritePacket(gopacketCI(g.ts, len(f)), f)
 	g.frame = f

@@ -63,7 +63,7 @@ func readAll(t *testing.T, path string) (int, error) {
 }
 
 // toPcapng converts a pcap to pcapng with pcapgo's writer.
-func toPcapng(t *testing.T, pcap []byte) []byte {
+func toPcapng(t testing.TB, pcap []byte) []byte {
 	t.Helper()
 	r, err := pcapgo.NewReader(bytes.NewReader(pcap))
 	if err != nil {

@@ -38,6 +38,9 @@ const (
 	ReasonDatagram        = "unrecognised_datagram"
 	ReasonTLSMalformed    = "tls_malformed"         // looked like TLS, the handshake did not parse
 	ReasonRDPSecurity     = "rdp_standard_security" // RDP's own RC4 encryption, not TLS: neither clear nor provably strong
+	// ReasonBufferRefused: bytes came, but the flow table's buffer budget was spent
+	// and none could be kept (set by the flow table, not the classifier).
+	ReasonBufferRefused = "buffer_refused"
 )
 
 // Input is what the flow table knows about a flow when it asks for a verdict. Client

@@ -21,6 +21,7 @@ type stream struct {
 	started bool   // base is set
 	full    bool   // the prefix reached the limit: nothing more is kept
 	gap     bool   // a byte below the limit is known to be missing for good (snapped capture)
+	refused bool   // the table's buffer budget turned bytes of this direction away
 	// datagrams counts UDP payloads kept in buf.
 	datagrams int
 }

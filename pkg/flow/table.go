@@ -288,7 +288,7 @@ func (t *Table) addTCP(f *Flow, d int, p *Packet) {
 			if s.npend == maxHoles {
 				t.stats.OutOfOrderDrops++
 			} else {
-				s.gap = true // budget refused: this direction stops growing
+				s.gap, s.refused = true, true // budget refused: this direction stops growing
 			}
 		}
 		if grew {
@@ -325,12 +325,12 @@ func (t *Table) addUDP(f *Flow, d int, p *Packet) {
 		return
 	}
 	if _, overflow := s.insert(off, hdr[:], t.cfg.PrefixBytes, &t.pool); overflow {
-		s.gap = true
+		s.gap, s.refused = true, true
 		return
 	}
 	if _, overflow := s.insert(off+2, p.Payload[:n], t.cfg.PrefixBytes, &t.pool); overflow {
 		s.buf = s.buf[:off] // drop the orphan length
-		s.gap = true
+		s.gap, s.refused = true, true
 		return
 	}
 	t.decide(f, !f.more(0) && !f.more(1))
@@ -354,6 +354,9 @@ func (t *Table) decide(f *Flow, final bool) {
 	v, done := t.cls.Classify(&in)
 	if !done {
 		return
+	}
+	if v.Reason == classify.ReasonNoPayload && (f.dir[0].refused || f.dir[1].refused) {
+		v.Reason = classify.ReasonBufferRefused // there was payload; the budget kept none of it
 	}
 	f.verdict = v
 	f.decided = true

@@ -201,9 +201,33 @@ func TestTableBudget(t *testing.T) {
 	}
 	tbl.Flush()
 	for _, r := range *recs {
-		if r.Client.Addr().String() == "10.0.0.3" && r.Verdict.Class != classify.ClassUnknown {
-			t.Errorf("flow without buffer space got %v", r.Verdict.Class)
+		if r.Client.Addr().String() == "10.0.0.3" && (r.Verdict.Class != classify.ClassUnknown || r.Verdict.Reason != classify.ReasonBufferRefused) {
+			t.Errorf("flow without buffer space got %v (%s), want unknown (%s)", r.Verdict.Class, r.Verdict.Reason, classify.ReasonBufferRefused)
 		}
+	}
+}
+
+// TestTableBudgetUDP: a datagram flow the budget turns away says so, instead of
+// claiming it carried no payload; one that really carried none still says that.
+func TestTableBudgetUDP(t *testing.T) {
+	tbl, recs := collect(Config{MaxBufferedBytes: 1024})
+	datagram := func(client string, payload string) *Packet {
+		c := newConn(client, "10.0.0.2:5000")
+		p := c.pkt(true, 0, 0, payload)
+		p.Proto = UDP
+		return p
+	}
+	// The first flow's buffer takes the whole budget; the second's bytes are refused.
+	feed(tbl, []*Packet{datagram("10.0.0.1:40000", "\x8a\x01\x99"), datagram("10.0.0.3:40000", "\x8a\x01\x99"), datagram("10.0.0.4:40000", "")})
+	tbl.Flush()
+	want := map[string]string{"10.0.0.3": classify.ReasonBufferRefused, "10.0.0.4": classify.ReasonNoPayload}
+	for _, r := range *recs {
+		if w, ok := want[r.Client.Addr().String()]; ok && (r.Verdict.Class != classify.ClassUnknown || r.Verdict.Reason != w) {
+			t.Errorf("%s: %v (%s), want unknown (%s)", r.Client, r.Verdict.Class, r.Verdict.Reason, w)
+		}
+	}
+	if len(*recs) != 3 || tbl.Stats().BufferRefused == 0 {
+		t.Errorf("%d flows, %d refusals", len(*recs), tbl.Stats().BufferRefused)
 	}
 }
 

@@ -2,7 +2,9 @@ package report
 
 import (
 	"cmp"
+	"net/netip"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/tlsaudit/tlsaudit/pkg/classify"
@@ -137,8 +139,9 @@ type Audit struct {
 
 // Builder accumulates flow records into an Audit. Summary, pairs and violations are
 // aggregated as flows arrive, so that memory grows with the number of pairs, not of
-// flows; at most FlowLimit flow objects are kept for the report (the rest are counted
-// in Summary.FlowsOmitted). Not safe for concurrent use.
+// flows. At most FlowLimit flows are listed (the rest are counted in
+// Summary.FlowsOmitted): kept in the Audit, or, after StreamTo, written out at once and
+// not kept at all. Not safe for concurrent use.
 type Builder struct {
 	pol   *policy.Policy
 	names identity.Resolver
@@ -150,6 +153,9 @@ type Builder struct {
 	// Summary.FlowsFolded, so that a flood of random sources cannot grow the report.
 	PairLimit int
 	flows     []Flow
+	listed    int     // flows listed so far, kept or streamed
+	stream    *Stream // where listed flows go instead of flows, when set
+	scratch   Flow    // the flow being added: reused, so that adding allocates no Flow
 	summary   Summary
 	pairs     map[pairKey]*Pair
 	viol      map[pairKey]map[string]*Violation
@@ -159,7 +165,8 @@ type Builder struct {
 	OnFlow func(f *Flow)
 }
 
-// DefaultFlowLimit bounds the flows an audit lists by default: about 1 KiB each.
+// DefaultFlowLimit bounds the flows an audit lists by default. Streamed, a listed flow
+// costs no memory, only about 1 KB of json output.
 const DefaultFlowLimit = 1_000_000
 
 // DefaultPairLimit bounds the distinct pairs an audit aggregates by default.
@@ -185,7 +192,8 @@ func NewBuilder(pol *policy.Policy, names identity.Resolver) *Builder {
 // Add converts one finished flow record. It copies what it keeps.
 func (b *Builder) Add(r *flow.Record) {
 	v := &r.Verdict
-	f := Flow{
+	f := &b.scratch
+	*f = Flow{
 		Transport:         r.Transport(),
 		Client:            r.Client.String(),
 		Server:            r.Server.String(),
@@ -252,19 +260,39 @@ func (b *Builder) Add(r *flow.Record) {
 	}
 	f.pairKey = pairKey{
 		transport: f.Transport,
-		client:    cmp.Or(f.ClientName, r.Client.Addr().String()),
-		server:    cmp.Or(f.ServerName, r.Server.Addr().String()),
+		client:    cmp.Or(f.ClientName, hostOf(f.Client, r.Client)),
+		server:    cmp.Or(f.ServerName, hostOf(f.Server, r.Server)),
 		port:      r.Server.Port(),
 	}
-	b.aggregate(&f)
+	b.aggregate(f)
 	if b.OnFlow != nil {
-		b.OnFlow(&f)
+		b.OnFlow(f)
 	}
-	if len(b.flows) < b.FlowLimit {
-		b.flows = append(b.flows, f)
-	} else {
+	switch {
+	case b.listed >= b.FlowLimit:
 		b.summary.FlowsOmitted++
+	case b.stream != nil:
+		b.listed++
+		b.stream.Flow(f)
+	default:
+		b.listed++
+		b.flows = append(b.flows, *f)
 	}
+}
+
+// StreamTo makes the builder write each listed flow to s as it is added instead of
+// keeping it, so that the built Audit lists no flows and memory does not grow with
+// them. Close s with the built Audit to finish the report.
+func (b *Builder) StreamTo(s *Stream) { b.stream = s }
+
+// hostOf returns what ap.Addr().String() would, cut from s, ap's String, without
+// allocating: "10.0.0.1" of "10.0.0.1:443", "fe80::1%eth0" of "[fe80::1%eth0]:443".
+func hostOf(s string, ap netip.AddrPort) string {
+	i := strings.LastIndexByte(s, ':')
+	if !ap.IsValid() || i < 0 {
+		return ap.Addr().String()
+	}
+	return strings.TrimSuffix(strings.TrimPrefix(s[:i], "["), "]")
 }
 
 // detailIfDifferent spells a version's draft or variant when String hides it.
@@ -369,8 +397,8 @@ func (b *Builder) aggregate(f *Flow) {
 	}
 }
 
-// Build finishes the audit: flows sorted by time, pairs and violations sorted worst
-// first. files, packets, the limits hit and read errors fill the summary.
+// Build finishes the audit: kept flows sorted by time, pairs and violations sorted
+// worst first. files, packets, the limits hit and read errors fill the summary.
 func (b *Builder) Build(files []string, packets uint64, limits map[string]uint64, errs []string) *Audit {
 	a := &Audit{Flows: b.flows, Pairs: []Pair{}, Violations: []Violation{}}
 	if a.Flows == nil {

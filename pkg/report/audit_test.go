@@ -146,6 +146,22 @@ func TestBoundedUnderFlood(t *testing.T) {
 	if len(a.Pairs) != 6 || a.Summary.FlowsFolded != 995 {
 		t.Errorf("%d pairs, %d folded; want 5 + (other), 995", len(a.Pairs), a.Summary.FlowsFolded)
 	}
+	// The people's formats say what the bounds left out.
+	for format, want := range map[string][]string{
+		"table":    {"limits hit: flows_evicted 7", `995 flows aggregated as "(other)"`},
+		"markdown": {"Limits hit: flows_evicted 7.", "995 flows aggregated as `(other)`."},
+	} {
+		var out bytes.Buffer
+		a.Summary.Limits = map[string]uint64{"flows_evicted": 7}
+		if err := Write(&out, a, format); err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range want {
+			if !strings.Contains(out.String(), w) {
+				t.Errorf("%s lacks %q:\n%s", format, w, out.String())
+			}
+		}
+	}
 	var violating int
 	for _, v := range a.Violations {
 		violating += v.Flows
@@ -172,5 +188,19 @@ func TestMarkdownEscapes(t *testing.T) {
 		if !strings.Contains(md, s) {
 			t.Errorf("markdown lacks %q:\n%s", s, md)
 		}
+	}
+}
+
+// TestHostOf: the pair's address cut from a flow's "ip:port" is what Addr().String()
+// spells, for every kind of address.
+func TestHostOf(t *testing.T) {
+	for _, s := range []string{"10.0.0.1:443", "[2001:db8::1]:8443", "[fe80::1%eth0]:22", "[::ffff:10.0.0.1]:80", "0.0.0.0:0", "[::]:1"} {
+		ap := netip.MustParseAddrPort(s)
+		if got, want := hostOf(ap.String(), ap), ap.Addr().String(); got != want {
+			t.Errorf("hostOf(%q) = %q, want %q", s, got, want)
+		}
+	}
+	if got := hostOf("", netip.AddrPort{}); got != (netip.Addr{}).String() {
+		t.Errorf("hostOf of an invalid address = %q", got)
 	}
 }

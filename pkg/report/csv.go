@@ -1,8 +1,6 @@
 package report
 
 import (
-	"encoding/csv"
-	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -20,6 +18,8 @@ type csvColumn struct {
 // server_cert_subject, server_cert_issuer and server_cert_not_after. Times are RFC 3339
 // with nanoseconds in UTC as in JSON, booleans true or false, absent values empty.
 // Columns are only ever added at the end, so scripts may read them by position.
+// Values are written as they are (spreadsheet formula prefixes are not escaped): names
+// and SNIs come from the capture, so open the file as data, not as a formula sheet.
 var CSVColumns = func() []string {
 	names := make([]string, len(csvColumns))
 	for i, c := range csvColumns {
@@ -90,27 +90,6 @@ func certField(f *Flow, field func(*CertJSON) string) string {
 		return ""
 	}
 	return field(f.ServerCert)
-}
-
-// writeCSV writes a header row and one row per listed flow, each row as it is made.
-// Names and SNIs come from the capture, so every cell goes through CSVSafe: a
-// spreadsheet must not run a formula an attacker put in an SNI.
-func writeCSV(w io.Writer, a *Audit) error {
-	cw := csv.NewWriter(w)
-	if err := cw.Write(CSVColumns); err != nil {
-		return err
-	}
-	row := make([]string, len(csvColumns))
-	for i := range a.Flows {
-		for j, c := range csvColumns {
-			row[j] = CSVSafe(c.value(&a.Flows[i]))
-		}
-		if err := cw.Write(row); err != nil {
-			return err
-		}
-	}
-	cw.Flush()
-	return cw.Error()
 }
 
 // CSVSafe defuses spreadsheet formula injection (CWE-1236): a cell that starts with

@@ -243,6 +243,13 @@ func WriteDiff(w io.Writer, d *Diff, format string) error {
 	return fmt.Errorf("unknown format %q (want %s)", format, strings.Join(DiffFormats, ", "))
 }
 
+// writeJSON writes v as one indented JSON document.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
 func (d *Diff) headline() string {
 	inViolation := 0
 	for _, c := range d.Added {

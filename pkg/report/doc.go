@@ -6,5 +6,9 @@
 // diffs two of them by service pair, and FromCounters builds an audit from counters
 // (the agents' metrics) instead of flows.
 //
-// A Builder or a Sampler belongs to one goroutine; a built Audit is read-only.
+// The formats that list flows are written by a Stream while the capture is read: a
+// Builder given one with StreamTo hands it each flow and keeps none, so a report's
+// memory grows with its service pairs (bounded by PairLimit), never with its flows.
+//
+// A Builder, a Sampler and a Stream belong to one goroutine; a built Audit is read-only.
 package report

@@ -1,7 +1,6 @@
 package report
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
@@ -13,36 +12,28 @@ import (
 // Formats accepted by Write.
 var Formats = []string{"table", "json", "ndjson", "markdown", "csv", "html"}
 
-// Write renders the audit in format to w.
+// Write renders the audit in format to w. The formats that list flows are written
+// as a Stream would write them, from the flows the audit kept.
 func Write(w io.Writer, a *Audit, format string) error {
 	switch format {
 	case "table":
 		return writeTable(w, a)
-	case "json":
-		return writeJSON(w, a)
 	case "markdown":
 		return writeMarkdown(w, a)
-	case "csv":
-		return writeCSV(w, a)
 	case "html":
 		return WriteHTML(w, a, nil)
-	case "ndjson":
-		enc := json.NewEncoder(w)
-		for i := range a.Flows {
-			if err := enc.Encode(&a.Flows[i]); err != nil {
-				return err
-			}
-		}
-		return nil
 	}
-	return fmt.Errorf("unknown format %q (want %s)", format, strings.Join(Formats, ", "))
-}
-
-// writeJSON writes v as one indented JSON document.
-func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
+	if !Streaming(format) {
+		return fmt.Errorf("unknown format %q (want %s)", format, strings.Join(Formats, ", "))
+	}
+	s, err := NewStream(w, format)
+	if err != nil {
+		return err
+	}
+	for i := range a.Flows {
+		s.Flow(&a.Flows[i])
+	}
+	return s.Close(a)
 }
 
 func writeTable(w io.Writer, a *Audit) error {
@@ -180,6 +171,12 @@ func writeMarkdown(w io.Writer, a *Audit) error {
 	}
 	if len(s.UnknownReasons) > 0 {
 		bw.printf(" Unknown because: %s.", counts(s.UnknownReasons))
+	}
+	if len(s.Limits) > 0 {
+		bw.printf(" Limits hit: %s.", countsU(s.Limits))
+	}
+	if s.FlowsFolded > 0 {
+		bw.printf(" Pairs past the limit: %d flows aggregated as %s.", s.FlowsFolded, mdCode(otherPair))
 	}
 	bw.printf("\n\n### Violations (internal pairs: plaintext, or TLS below %s)\n\n", s.MinTLSVersion)
 	if len(a.Violations) == 0 {
