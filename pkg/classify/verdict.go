@@ -94,9 +94,15 @@ type Verdict struct {
 	JA4Raw     string
 	Resumed    bool
 	HRR        bool
-	ClientCert bool
-	ECH        bool
-	PQ         bool // the key exchange offered a post-quantum hybrid
+	// ClientCert says whether the client sent a certificate (mutual TLS), and
+	// ClientCertRequested whether the server asked for one; ClientAuthEvidence says
+	// how ClientCert is known (EvidenceCertificateMessage, EvidenceTLS13FlightSize),
+	// "" when it is not. See Handshake.ClientAuth.
+	ClientCert          Answer
+	ClientCertRequested Answer
+	ClientAuthEvidence  string
+	ECH                 bool
+	PQ                  bool // the key exchange offered a post-quantum hybrid
 	// Heartbeat is true when heartbeat records (RFC 6520; Heartbleed's vector) crossed
 	// in clear before the verdict.
 	Heartbeat bool
@@ -311,6 +317,11 @@ func (c *Classifier) tls(in *Input, cl, sv []byte, noMore bool, app App) (Verdic
 	if !h.Complete() && !noMore {
 		return Verdict{}, false
 	}
+	// A TLS 1.3 client's certificate shows only in the size of its next flight.
+	cert, requested, evidence, authDone := h.ClientAuth(noMore || !in.ClientMore)
+	if !authDone && !noMore {
+		return Verdict{}, false
+	}
 	v := Verdict{Class: ClassTLS, App: app, StartTLS: app != AppNone}
 	if h.ClientHellos == 0 && !h.ServerHelloSeen && !h.ClientAppData && !h.ServerAppData && !h.ClientCCS && !h.ServerCCS {
 		// Nothing parsed and no record beyond the hellos: the framing alone is too
@@ -340,7 +351,7 @@ func (c *Classifier) tls(in *Input, cl, sv []byte, noMore bool, app App) (Verdic
 	if !h.ServerHelloSeen && h.HRR {
 		v.Version, v.Group = h.HRRVersion, h.HRRGroup
 	}
-	v.ClientCert = h.ClientCertSent
+	v.ClientCert, v.ClientCertRequested, v.ClientAuthEvidence = cert, requested, evidence
 	if h.ServerCertSeen {
 		ci := h.ServerCert
 		v.ServerCert = &ci
