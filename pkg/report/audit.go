@@ -39,7 +39,7 @@ type Flow struct {
 	JA4Raw            string    `json:"ja4_r,omitempty"`       // FoxIO's JA4_r, with --raw-fingerprints
 	Resumed           bool      `json:"resumed"`
 	HRR               bool      `json:"hrr"`
-	ClientCert        bool      `json:"client_cert"`
+	ClientCert        *bool     `json:"client_cert"` // null when a TLS flow's bytes do not tell
 	ECH               bool      `json:"ech"`
 	PostQuantum       bool      `json:"post_quantum"`
 	Heartbeat         bool      `json:"heartbeat,omitempty"`
@@ -64,7 +64,16 @@ type Flow struct {
 	ParseError        string    `json:"parse_error,omitempty"`
 	Violation         string    `json:"violation,omitempty"`
 	Exempt            string    `json:"exempt,omitempty"` // reason of the exemption that waived a violation
-	pairKey           pairKey
+
+	// ClientCert above is whether the client sent a certificate: true, false, or
+	// null when the bytes do not tell (a TLS flow only; a flow without TLS carries
+	// none). ClientCertRequested is whether the server asked for one, the same way.
+	// ClientAuthEvidence says how ClientCert is known: "certificate_message" (TLS
+	// 1.2 and earlier, in clear) or "tls13_flight_size"; "" when it is not.
+	ClientCertRequested *bool  `json:"client_cert_requested"`
+	ClientAuthEvidence  string `json:"client_auth_evidence"`
+
+	pairKey pairKey
 }
 
 // CertJSON is the server certificate's clear-text identity (TLS 1.2 and earlier).
@@ -205,7 +214,7 @@ func (b *Builder) Add(r *flow.Record) {
 		JA4Raw:            v.JA4Raw,
 		Resumed:           v.Resumed,
 		HRR:               v.HRR,
-		ClientCert:        v.ClientCert,
+		ClientCert:        clientAnswer(v, v.ClientCert),
 		ECH:               v.ECH,
 		PostQuantum:       v.PQ,
 		Heartbeat:         v.Heartbeat,
@@ -220,6 +229,7 @@ func (b *Builder) Add(r *flow.Record) {
 	if f.ALPN == nil {
 		f.ALPN = []string{}
 	}
+	f.ClientCertRequested, f.ClientAuthEvidence = clientAnswer(v, v.ClientCertRequested), v.ClientAuthEvidence
 	if v.Cipher != 0 {
 		f.Cipher = classify.CipherSuiteName(v.Cipher)
 	}
@@ -258,6 +268,20 @@ func (b *Builder) Add(r *flow.Record) {
 	} else {
 		b.summary.FlowsOmitted++
 	}
+}
+
+// clientAnswer spells a client-authentication answer for JSON: false for a flow
+// without TLS (no certificate can cross), null when a TLS flow's bytes do not tell.
+func clientAnswer(v *classify.Verdict, a classify.Answer) *bool {
+	if v.Class != classify.ClassTLS {
+		no := false
+		return &no
+	}
+	if !a.Known() {
+		return nil
+	}
+	yes := a.Yes()
+	return &yes
 }
 
 // detailIfDifferent spells a version's draft or variant when String hides it.
