@@ -6,8 +6,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"testing"
-
-	"github.com/tlsaudit/tlsaudit/pkg/report"
 )
 
 // TestRecordedClientAuth checks client_cert, client_cert_requested and
@@ -39,14 +37,7 @@ func TestRecordedClientAuth(t *testing.T) {
 	}
 	for file, want := range byFile {
 		t.Run(file, func(t *testing.T) {
-			a, code, stderr := analyzeJSON(t, filepath.Join(pcapDir, file))
-			if code == exitError {
-				t.Fatalf("exit %d: %s", code, stderr)
-			}
-			got := map[string]report.Flow{}
-			for _, f := range a.Flows {
-				got[f.Transport+" "+f.Client+" "+f.Server] = f
-			}
+			got := recordedFlows(t, file)
 			for _, w := range want {
 				f, ok := got[w[1]+" "+w[2]+" "+w[3]]
 				if !ok {
