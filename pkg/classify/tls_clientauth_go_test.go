@@ -26,11 +26,12 @@ import (
 // every server ClientAuth mode, with and without a client certificate, at TLS 1.2
 // and 1.3.
 
-// recordingConn keeps a copy of everything written through it.
+// recordingConn keeps a copy of everything written through it (out) and read from
+// it (in).
 type recordingConn struct {
 	net.Conn
-	mu  sync.Mutex
-	out bytes.Buffer
+	mu      sync.Mutex
+	in, out bytes.Buffer
 }
 
 func (c *recordingConn) Write(p []byte) (int, error) {
@@ -40,10 +41,25 @@ func (c *recordingConn) Write(p []byte) (int, error) {
 	return c.Conn.Write(p)
 }
 
-func (c *recordingConn) bytes() []byte {
+func (c *recordingConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.mu.Lock()
+	c.in.Write(p[:n])
+	c.mu.Unlock()
+	return n, err
+}
+
+// written and read return copies of the bytes written and read so far.
+func (c *recordingConn) written() []byte {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return bytes.Clone(c.out.Bytes())
+}
+
+func (c *recordingConn) read() []byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return bytes.Clone(c.in.Bytes())
 }
 
 // testPKI is a throwaway CA with a server certificate and client certificates of
@@ -102,6 +118,21 @@ func newTestPKI(t *testing.T) *testPKI {
 // both close. It returns the bytes each direction carried.
 func goHandshake(t *testing.T, p *testPKI, version uint16, auth tls.ClientAuthType, clientCert string) (client, server []byte) {
 	t.Helper()
+	srvCfg := &tls.Config{
+		Certificates: []tls.Certificate{p.server}, ClientAuth: auth, ClientCAs: p.pool,
+		MinVersion: version, MaxVersion: version, SessionTicketsDisabled: true,
+	}
+	cliCfg := &tls.Config{ServerName: "api.internal", RootCAs: p.pool, MinVersion: version, MaxVersion: version}
+	if clientCert != "" {
+		cliCfg.Certificates = []tls.Certificate{p.clients[clientCert]}
+	}
+	return goHandshakeConfig(t, srvCfg, cliCfg)
+}
+
+// goHandshakeConfig runs one connection between a Go server and client so
+// configured: the client sends a line, the server answers it, both close.
+func goHandshakeConfig(t *testing.T, srvCfg, cliCfg *tls.Config) (client, server []byte) {
+	t.Helper()
 	// Loopback TCP rather than net.Pipe: a server that refuses the client's
 	// certificate writes its alert while the client writes data, which an
 	// unbuffered pipe would deadlock on.
@@ -122,14 +153,6 @@ func goHandshake(t *testing.T, p *testPKI, version uint16, auth tls.ClientAuthTy
 	cEnd.SetDeadline(deadline)
 	sEnd.SetDeadline(deadline)
 	cRec, sRec := &recordingConn{Conn: cEnd}, &recordingConn{Conn: sEnd}
-	srvCfg := &tls.Config{
-		Certificates: []tls.Certificate{p.server}, ClientAuth: auth, ClientCAs: p.pool,
-		MinVersion: version, MaxVersion: version, SessionTicketsDisabled: true,
-	}
-	cliCfg := &tls.Config{ServerName: "api.internal", RootCAs: p.pool, MinVersion: version, MaxVersion: version}
-	if clientCert != "" {
-		cliCfg.Certificates = []tls.Certificate{p.clients[clientCert]}
-	}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -150,7 +173,7 @@ func goHandshake(t *testing.T, p *testPKI, version uint16, auth tls.ClientAuthTy
 	c.Close()
 	cEnd.Close()
 	<-done
-	return cRec.bytes(), sRec.bytes()
+	return cRec.written(), sRec.written()
 }
 
 func TestClientAuthGoTLS(t *testing.T) {

@@ -101,8 +101,18 @@ type Verdict struct {
 	ClientCert          Answer
 	ClientCertRequested Answer
 	ClientAuthEvidence  string
-	ECH                 bool
-	PQ                  bool // the key exchange offered a post-quantum hybrid
+	// OfferedVersions are the versions the client offered: its supported_versions
+	// when OfferedVersionsListed, else only its hello's version, the highest it
+	// accepts (lower ones may be accepted too). FallbackSCSV is true when the hello
+	// carried TLS_FALLBACK_SCSV (RFC 7507): a retry after a failed handshake at a
+	// higher version. ServerLacksTLS13 is true when the client offered TLS 1.3 and
+	// the server chose an older version.
+	OfferedVersions       []Version
+	OfferedVersionsListed bool
+	FallbackSCSV          bool
+	ServerLacksTLS13      bool
+	ECH                   bool
+	PQ                    bool // the key exchange offered a post-quantum hybrid
 	// Heartbeat is true when heartbeat records (RFC 6520; Heartbleed's vector) crossed
 	// in clear before the verdict.
 	Heartbeat bool

@@ -156,6 +156,26 @@ func (p *Policy) Judge(e Ends, v *classify.Verdict, at time.Time) (kind string, 
 // Alerts reports whether violations of kind alert.
 func (p *Policy) Alerts(kind string) bool { return slices.Contains(p.AlertKinds, kind) }
 
+// ClientAllowsLegacy answers whether the client of a flow offered a version below the
+// minimum: yes when one of its listed versions is, or when its hello's version (the
+// highest it accepts) is; no when it listed its versions and none is; unknown when
+// only its highest version is known and that is not below (it may accept lower
+// ones) or no ClientHello was seen.
+func (p *Policy) ClientAllowsLegacy(v *classify.Verdict) classify.Answer {
+	if len(v.OfferedVersions) == 0 {
+		return classify.AnswerUnknown
+	}
+	for _, o := range v.OfferedVersions {
+		if rank(o) < rank(p.MinVersion) {
+			return classify.AnswerYes
+		}
+	}
+	if !v.OfferedVersionsListed {
+		return classify.AnswerUnknown
+	}
+	return classify.AnswerNo
+}
+
 // rank orders versions: SSL 2 below SSL 3 below TLS 1.0 …, drafts as TLS 1.3.
 func rank(v classify.Version) int {
 	v = v.Normalized()

@@ -73,6 +73,17 @@ type Flow struct {
 	ClientCertRequested *bool  `json:"client_cert_requested"`
 	ClientAuthEvidence  string `json:"client_auth_evidence"`
 
+	// Fallback evidence. OfferedVersions are the versions the client offered (its
+	// supported_versions; before TLS 1.3 only its hello's version, the highest it
+	// accepts). ClientAllowsLegacy is whether it offered one below the policy
+	// minimum: null when only the highest is known and it is not below. The
+	// others are true on evidence only: the client offered TLS 1.3 and the server
+	// chose older, the hello carried TLS_FALLBACK_SCSV.
+	OfferedVersions    []string `json:"offered_versions"`
+	ClientAllowsLegacy *bool    `json:"client_allows_legacy"`
+	ServerLacksTLS13   bool     `json:"server_lacks_tls13"`
+	FallbackSCSV       bool     `json:"fallback_scsv"`
+
 	pairKey pairKey
 }
 
@@ -230,6 +241,12 @@ func (b *Builder) Add(r *flow.Record) {
 		f.ALPN = []string{}
 	}
 	f.ClientCertRequested, f.ClientAuthEvidence = clientAnswer(v, v.ClientCertRequested), v.ClientAuthEvidence
+	f.OfferedVersions = make([]string, len(v.OfferedVersions))
+	for i, ov := range v.OfferedVersions {
+		f.OfferedVersions[i] = ov.String()
+	}
+	f.ClientAllowsLegacy = answerJSON(b.pol.ClientAllowsLegacy(v))
+	f.ServerLacksTLS13, f.FallbackSCSV = v.ServerLacksTLS13, v.FallbackSCSV
 	if v.Cipher != 0 {
 		f.Cipher = classify.CipherSuiteName(v.Cipher)
 	}
@@ -277,6 +294,11 @@ func clientAnswer(v *classify.Verdict, a classify.Answer) *bool {
 		no := false
 		return &no
 	}
+	return answerJSON(a)
+}
+
+// answerJSON spells an answer as true, false or null.
+func answerJSON(a classify.Answer) *bool {
 	if !a.Known() {
 		return nil
 	}

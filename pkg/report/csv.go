@@ -83,6 +83,10 @@ var csvColumns = []csvColumn{
 	{"exempt", func(f *Flow) string { return f.Exempt }},
 	{"client_cert_requested", func(f *Flow) string { return csvBool(f.ClientCertRequested) }},
 	{"client_auth_evidence", func(f *Flow) string { return f.ClientAuthEvidence }},
+	{"offered_versions", func(f *Flow) string { return strings.Join(f.OfferedVersions, ",") }},
+	{"client_allows_legacy", func(f *Flow) string { return csvBool(f.ClientAllowsLegacy) }},
+	{"server_lacks_tls13", func(f *Flow) string { return strconv.FormatBool(f.ServerLacksTLS13) }},
+	{"fallback_scsv", func(f *Flow) string { return strconv.FormatBool(f.FallbackSCSV) }},
 }
 
 func csvTime(t time.Time) string { return t.Format(time.RFC3339Nano) }
