@@ -65,3 +65,41 @@ func answer(b *bool) string {
 	}
 	return strconv.FormatBool(*b)
 }
+
+// TestRequireMTLSAndTLS13 judges the recorded client-auth captures against a policy
+// that requires TLS 1.3 and mutual TLS towards their server: only the flows whose
+// client sent no certificate break require_mtls, every TLS 1.2 flow breaks
+// require_tls13 (the more severe kind, so it is the one reported), and --fail-on
+// any fails the run.
+func TestRequireMTLSAndTLS13(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "policy.yaml")
+	if err := os.WriteFile(cfg, []byte("require_tls13:\n  - server_cidr: 10.77.0.20/32\nrequire_mtls:\n  - server_cidr: 10.77.0.20/32\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]map[string]string{ // server -> violation
+		"tls13-clientauth-aes128gcm-openssl.pcap": {"10.77.0.20:4441": "no_mtls", "10.77.0.20:4442": "no_mtls", "10.77.0.20:4443": "", "10.77.0.20:4444": ""},
+		"tls13-clientauth-chacha20-openssl.pcap":  {"10.77.0.20:4441": "no_mtls", "10.77.0.20:4442": "no_mtls", "10.77.0.20:4443": "", "10.77.0.20:4444": ""},
+		"tls12-clientauth-openssl.pcap":           {"10.77.0.20:4441": "not_tls13", "10.77.0.20:4442": "not_tls13", "10.77.0.20:4443": "not_tls13", "10.77.0.20:4444": "not_tls13"},
+		"tls13-mtls-go.pcap":                      {"10.77.0.20:4441": ""},
+	}
+	for file, servers := range want {
+		t.Run(file, func(t *testing.T) {
+			a, code, stderr := analyzeJSON(t, "--config", cfg, "--fail-on", "any", filepath.Join(pcapDir, file))
+			if len(a.Flows) != len(servers) {
+				t.Fatalf("%d flows, want %d (%s)", len(a.Flows), len(servers), stderr)
+			}
+			violations := 0
+			for _, f := range a.Flows {
+				if f.Violation != servers[f.Server] {
+					t.Errorf("%s: violation %q, want %q", f.Server, f.Violation, servers[f.Server])
+				}
+				if f.Violation != "" {
+					violations++
+				}
+			}
+			if wantCode := map[bool]int{true: exitViolation, false: exitOK}[violations > 0]; code != wantCode {
+				t.Errorf("exit %d, want %d", code, wantCode)
+			}
+		})
+	}
+}
