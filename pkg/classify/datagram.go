@@ -122,6 +122,7 @@ func helloVerdict(v *Verdict, ch *ClientHello, sh *ServerHello, transport byte, 
 			}
 		}
 		fingerprints(v, ch, transport, raw)
+		v.Mesh = meshOf(ch)
 		v.ECH = ch.ECH
 		v.PQ = ch.HasPQKeyShare()
 	}

@@ -107,6 +107,9 @@ type Verdict struct {
 	// carried TLS_FALLBACK_SCSV (RFC 7507): a retry after a failed handshake at a
 	// higher version. ServerLacksTLS13 is true when the client offered TLS 1.3 and
 	// the server chose an older version.
+	// Mesh names the service mesh whose proxy sent the ClientHello (MeshIstio,
+	// MeshLinkerd, MeshConsul), "" when none is recognised.
+	Mesh                  string
 	OfferedVersions       []Version
 	OfferedVersionsListed bool
 	FallbackSCSV          bool
@@ -362,6 +365,11 @@ func (c *Classifier) tls(in *Input, cl, sv []byte, noMore bool, app App) (Verdic
 		v.Version, v.Group = h.HRRVersion, h.HRRGroup
 	}
 	v.ClientCert, v.ClientCertRequested, v.ClientAuthEvidence = cert, requested, evidence
+	if v.Mesh != "" && cert == AnswerUnknown && h.ServerHelloSeen {
+		// The sizes did not tell (mesh proxies pack their flight into one record);
+		// the mesh's own marker says both proxies present certificates.
+		v.ClientCert, v.ClientCertRequested, v.ClientAuthEvidence = AnswerYes, AnswerYes, EvidenceMesh
+	}
 	if h.ServerCertSeen {
 		ci := h.ServerCert
 		v.ServerCert = &ci

@@ -147,13 +147,13 @@ type Ends struct {
 }
 
 // Judge returns the kind of violation a flow between these ends with this verdict is
-// at time at, or "" when it is none: not internal (both ends must be), not a
-// violation, or exempt. A flow may break several rules (TLS 1.2 without a client
+// at time at, or "" when it is none: not internal (both ends must be), local to its
+// host or pod (see hostLocal), not a violation, or exempt. A flow may break several rules (TLS 1.2 without a client
 // certificate where both TLS 1.3 and mutual TLS are required); it is judged by the
 // most severe kind (the order of Kinds) that no exemption waives. When exemptions
 // waived every kind it broke, the first one that did is returned with "".
 func (p *Policy) Judge(e Ends, v *classify.Verdict, at time.Time) (kind string, exempt *Exemption) {
-	if !p.IsInternal(e.Client) || !p.IsInternal(e.Server) {
+	if !p.IsInternal(e.Client) || !p.IsInternal(e.Server) || hostLocal(e) {
 		return "", nil
 	}
 	var kinds [4]string
@@ -167,6 +167,15 @@ func (p *Policy) Judge(e Ends, v *classify.Verdict, at time.Time) (kind string, 
 		}
 	}
 	return "", exempt
+}
+
+// hostLocal reports whether a flow never left its host or pod: an end on loopback (an
+// application and its mesh sidecar: Istio's inbound leg comes from 127.0.0.6), or
+// both ends on one address (a pod talking to itself, its sidecar to its own pod IP).
+// Such a flow is never a violation, whatever the internal ranges say.
+func hostLocal(e Ends) bool {
+	c, s := e.Client.Unmap(), e.Server.Unmap()
+	return c.IsLoopback() || s.IsLoopback() || c == s
 }
 
 // broken appends to dst the kinds of rule a flow breaks, most severe first.

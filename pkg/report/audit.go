@@ -84,6 +84,10 @@ type Flow struct {
 	ServerLacksTLS13   bool     `json:"server_lacks_tls13"`
 	FallbackSCSV       bool     `json:"fallback_scsv"`
 
+	// Mesh names the service mesh whose proxy opened the connection ("istio",
+	// "linkerd", "consul"), "" when none is recognised.
+	Mesh string `json:"mesh"`
+
 	pairKey pairKey
 }
 
@@ -246,7 +250,7 @@ func (b *Builder) Add(r *flow.Record) {
 		f.OfferedVersions[i] = ov.String()
 	}
 	f.ClientAllowsLegacy = answerJSON(b.pol.ClientAllowsLegacy(v))
-	f.ServerLacksTLS13, f.FallbackSCSV = v.ServerLacksTLS13, v.FallbackSCSV
+	f.ServerLacksTLS13, f.FallbackSCSV, f.Mesh = v.ServerLacksTLS13, v.FallbackSCSV, v.Mesh
 	if v.Cipher != 0 {
 		f.Cipher = classify.CipherSuiteName(v.Cipher)
 	}

@@ -87,6 +87,7 @@ var csvColumns = []csvColumn{
 	{"client_allows_legacy", func(f *Flow) string { return csvBool(f.ClientAllowsLegacy) }},
 	{"server_lacks_tls13", func(f *Flow) string { return strconv.FormatBool(f.ServerLacksTLS13) }},
 	{"fallback_scsv", func(f *Flow) string { return strconv.FormatBool(f.FallbackSCSV) }},
+	{"mesh", func(f *Flow) string { return f.Mesh }},
 }
 
 func csvTime(t time.Time) string { return t.Format(time.RFC3339Nano) }

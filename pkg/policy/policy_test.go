@@ -1,7 +1,9 @@
 package policy
 
 import (
+	"net/netip"
 	"testing"
+	"time"
 
 	"github.com/tlsaudit/tlsaudit/pkg/classify"
 )
@@ -31,5 +33,31 @@ func TestClientAllowsLegacy(t *testing.T) {
 				t.Errorf("got %v, want %v", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestHostLocalNeverViolates: plaintext between an application and its sidecar over
+// loopback, or to its own pod address, is no violation even when loopback is
+// configured as internal.
+func TestHostLocalNeverViolates(t *testing.T) {
+	p, err := Parse([]byte("internal_cidrs: [127.0.0.0/8, 10.0.0.0/8]\n"), "lo.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain := &classify.Verdict{Class: classify.ClassPlaintext}
+	a := netip.MustParseAddr
+	for _, tt := range []struct {
+		name   string
+		ends   Ends
+		expect string
+	}{
+		{"app to its outbound sidecar", Ends{Client: a("127.0.0.1"), Server: a("127.0.0.1"), ServerPort: 15001}, ""},
+		{"istio inbound leg from 127.0.0.6", Ends{Client: a("127.0.0.6"), Server: a("10.1.0.5"), ServerPort: 8080}, ""},
+		{"pod to its own address", Ends{Client: a("10.1.0.5"), Server: a("10.1.0.5"), ServerPort: 8080}, ""},
+		{"pod to another pod", Ends{Client: a("10.1.0.5"), Server: a("10.1.0.6"), ServerPort: 8080}, KindPlaintext},
+	} {
+		if kind, _ := p.Judge(tt.ends, plain, time.Now()); kind != tt.expect {
+			t.Errorf("%s: %q, want %q", tt.name, kind, tt.expect)
+		}
 	}
 }
