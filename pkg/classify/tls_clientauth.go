@@ -250,7 +250,9 @@ func (h *Handshake) ClientAuth(ended bool) (cert, requested Answer, evidence str
 	}
 	switch {
 	case h.ClientCertSent:
-		cert = AnswerYes
+		// A client sends a Certificate only when asked (RFC 5246 §7.4.6), even
+		// when the capture missed the CertificateRequest.
+		cert, requested = AnswerYes, AnswerYes
 	case h.ClientKeyExchangeSeen:
 		cert = AnswerNo
 	}
