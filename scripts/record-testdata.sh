@@ -381,6 +381,7 @@ start_servers() {
 	wait_port api tcp 443
 	wait_port api tcp 80
 	wait_port api tcp 8443
+	wait_port api tcp 8447
 	wait_port server tcp 443
 	wait_port db tcp 5432
 	wait_port cache tcp 6379
@@ -542,6 +543,22 @@ rec_nginx() {
 	manifest https-tls12-nginx-curl.pcap "tcp/443:class=tls,ver=TLS1.2" "" 1 "curl $V_CURL → nginx $V_NGINX" \
 		"HTTPS GET /api/orders.json with curl --tls-max 1.2 --http1.1: TLS 1.2, the ServerHello carries the selected ALPN http/1.1 in clear; SNI api.internal" \
 		"$KEYS/https-tls12-nginx-curl.pcap.keys"
+
+	# client certificates: 8444/8445 ssl_verify_client optional, 8446/8447 on
+	cap_start tls13-clientauth-nginx-curl.pcap "${BRCAP[@]}" "$(pair "$C" "$API")"
+	local mine=(--cert "$PKI/client.pem" --key "$PKI/client.key") port
+	for port in 8444 8445 8446 8447; do
+		case $port in
+		8445 | 8446) curl_ client "${mine[@]}" --resolve "mtls.internal:$port:$API" "https://mtls.internal:$port/healthz" ;;
+		*) curl_ client --resolve "mtls.internal:$port:$API" "https://mtls.internal:$port/healthz" ;;
+		esac
+	done
+	cap_stop
+	manifest tls13-clientauth-nginx-curl.pcap \
+		"tcp/8444:class=tls,ver=TLS1.3 tcp/8445:class=tls,ver=TLS1.3 tcp/8446:class=tls,ver=TLS1.3 tcp/8447:class=tls,ver=TLS1.3" \
+		"client_auth=8444:no:yes,8445:yes:yes,8446:yes:yes,8447:no:yes" 4 "curl $V_CURL → nginx $V_NGINX" \
+		"client certificates at TLS 1.3: ssl_verify_client optional on 8444 (curl without a certificate) and 8445 (with one), ssl_verify_client on for 8446 (with one) and 8447 (without: the handshake completes and nginx answers 400); SNI mtls.internal" \
+		"$KEYS/tls13-clientauth-nginx-curl.pcap.keys"
 
 	cap_start http-nginx-curl.pcap "${BRCAP[@]}" "$(pair "$C" "$API")"
 	curl_ client "http://$API/index.html"

@@ -10,7 +10,7 @@ import (
 
 // TestRecordedClientAuth checks client_cert, client_cert_requested and
 // client_auth_evidence of every flow in testdata/pcaps/client-auth.tsv: OpenSSL at TLS
-// 1.2 and at TLS 1.3 with each of its cipher suites, and Go crypto/tls, each server
+// 1.2 and at TLS 1.3 with each of its cipher suites, nginx with curl, and Go crypto/tls, each server
 // not asking, asking, and requiring a client certificate, each client with and
 // without one. The expected answers are what the handshake messages say, read in
 // clear or decrypted with the recording's key log (see the README there), never
@@ -32,8 +32,8 @@ func TestRecordedClientAuth(t *testing.T) {
 	for _, row := range rows[1:] {
 		byFile[row[0]] = append(byFile[row[0]], row)
 	}
-	if len(byFile) < 5 {
-		t.Fatalf("%d captures in client-auth.tsv, want the 5 recorded", len(byFile))
+	if len(byFile) < 6 {
+		t.Fatalf("%d captures in client-auth.tsv, want the 6 recorded", len(byFile))
 	}
 	for file, want := range byFile {
 		t.Run(file, func(t *testing.T) {
