@@ -25,8 +25,8 @@ import (
 const (
 	AlertPlaintext = "TLSAuditPlaintextPair"
 	AlertLegacyTLS = "TLSAuditLegacyTLSPair"
-	// AlertNotTLS13 and AlertNoMTLS are pushed by the agent only: the Prometheus
-	// rules do not have them yet.
+	// AlertNotTLS13 and AlertNoMTLS are the violations of require_tls13 and
+	// require_mtls.
 	AlertNotTLS13 = "TLSAuditNotTLS13Pair"
 	AlertNoMTLS   = "TLSAuditNoMTLSPair"
 )
