@@ -7,5 +7,6 @@
 // target and an optional rate limit on handshakes. A target that cannot be reached or
 // does not speak TLS gets an error in its own Result; Run itself does not fail. Probes
 // use Go's crypto/tls client, so versions it cannot speak (SSL 3.0, SSL 2.0) are not
-// probed, and TLS_FALLBACK_SCSV and STARTTLS are not sent.
+// probed and TLS_FALLBACK_SCSV is not sent. SMTP and PostgreSQL targets are upgraded
+// with STARTTLS first.
 package probe

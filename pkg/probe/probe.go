@@ -79,7 +79,9 @@ var allSuites = func() []uint16 {
 	return ids
 }()
 
-// Run probes every target ("host:port") and returns their results in the order given.
+// Run probes every target ("host:port", or "smtp://host:port" and
+// "postgres://host:port" to upgrade with STARTTLS first) and returns their results in
+// the order given.
 func Run(ctx context.Context, targets []string, opt Options) []Result {
 	if opt.Timeout <= 0 {
 		opt.Timeout = 10 * time.Second
@@ -127,11 +129,12 @@ func (p *prober) wait(ctx context.Context) bool {
 
 func (p *prober) target(ctx context.Context, target string) Result {
 	r := Result{Target: target, Versions: []VersionResult{}, ClientCert: ClientCertUnknown}
-	host, _, err := net.SplitHostPort(target)
+	proto, addr, err := parseTarget(target)
 	if err != nil {
 		r.Error = fmt.Sprintf("bad target: %v", err)
 		return r
 	}
+	host, _, _ := net.SplitHostPort(addr)
 	ctx, cancel := context.WithTimeout(ctx, p.opt.Timeout)
 	defer cancel()
 	var firstErr error
@@ -141,7 +144,7 @@ func (p *prober) target(ctx context.Context, target string) Result {
 			r.Error = "timeout before every version was tried"
 			break
 		}
-		h, err := handshake(ctx, target, host, v.id)
+		h, err := handshake(ctx, addr, host, proto, v.id)
 		vr := VersionResult{Version: v.name}
 		if err != nil {
 			var op *net.OpError
@@ -184,17 +187,21 @@ type shook struct {
 // client's certificate after the client already considers the handshake done.
 const refusalWait = 500 * time.Millisecond
 
-// handshake connects and shakes hands at exactly one version, offering no client
-// certificate but noting whether one was asked for.
-func handshake(ctx context.Context, target, host string, version uint16) (*shook, error) {
+// handshake connects, upgrades with proto when it names one, and shakes hands at
+// exactly one version, offering no client certificate but noting whether one was
+// asked for.
+func handshake(ctx context.Context, addr, host, proto string, version uint16) (*shook, error) {
 	var d net.Dialer
-	raw, err := d.DialContext(ctx, "tcp", target)
+	raw, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, err
 	}
 	defer raw.Close()
 	if dl, ok := ctx.Deadline(); ok {
 		raw.SetDeadline(dl)
+	}
+	if err := startTLS(raw, proto); err != nil {
+		return nil, fmt.Errorf("%s: %w", proto, err)
 	}
 	requested := false
 	cfg := &tls.Config{

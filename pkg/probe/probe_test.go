@@ -139,27 +139,35 @@ func waitListen(t *testing.T, addr string) {
 	t.Fatalf("nothing listens on %s", addr)
 }
 
-// TestProbeTargetErrors: a closed port and a server speaking SSH each get their own
-// error; the run goes on.
-func TestProbeTargetErrors(t *testing.T) {
-	closed := "127.0.0.1:" + freePort(t)
+// serveRaw answers every connection to a loopback port with answer, then closes it,
+// until the test ends; it returns the address.
+func serveRaw(t *testing.T, answer func(net.Conn)) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
+	t.Cleanup(func() { ln.Close() })
 	go func() {
 		for {
 			c, err := ln.Accept()
 			if err != nil {
 				return
 			}
-			fmt.Fprint(c, "SSH-2.0-OpenSSH_9.2p1\r\n")
+			answer(c)
 			c.Close()
 		}
 	}()
+	return ln.Addr().String()
+}
+
+// TestProbeTargetErrors: a closed port and a server speaking SSH each get their own
+// error; the run goes on.
+func TestProbeTargetErrors(t *testing.T) {
+	closed := "127.0.0.1:" + freePort(t)
+	ssh := serveRaw(t, func(c net.Conn) { fmt.Fprint(c, "SSH-2.0-OpenSSH_9.2p1\r\n") })
 	good := tlstest.Serve(t, &tls.Config{})
-	results := Run(context.Background(), []string{closed, ln.Addr().String(), "no-port", good}, Options{Timeout: 5 * time.Second})
+	results := Run(context.Background(), []string{closed, ssh, "no-port", good}, Options{Timeout: 5 * time.Second})
 	if !strings.Contains(results[0].Error, "connect:") || !strings.Contains(results[0].Error, "refused") {
 		t.Errorf("closed port: %q", results[0].Error)
 	}
