@@ -17,6 +17,7 @@ import (
 
 	"github.com/tlsaudit/tlsaudit/pkg/policy"
 	"github.com/tlsaudit/tlsaudit/pkg/probe"
+	"github.com/tlsaudit/tlsaudit/pkg/report"
 )
 
 // probeFormats are the output formats of tlsaudit probe.
@@ -68,8 +69,8 @@ func probeCmd(args []string, stdout, stderr io.Writer) int {
 			return exitError
 		}
 		for _, f := range a.Flows {
-			if f.Class == "tls" && f.Transport == "tcp" && !slices.Contains(targets, f.Server) {
-				targets = append(targets, f.Server)
+			if t := probeTarget(&f); t != "" && !slices.Contains(targets, t) {
+				targets = append(targets, t)
 			}
 		}
 	}
@@ -95,6 +96,25 @@ func probeCmd(args []string, stdout, stderr io.Writer) int {
 		return exitViolation
 	}
 	return exitOK
+}
+
+// probeTarget names the probe target of a flow of an analyze report: its server when
+// it spoke TLS over TCP, with the scheme that upgrades it when it did so by STARTTLS;
+// "" when the probe cannot reach its TLS (another STARTTLS protocol, UDP, no TLS).
+func probeTarget(f *report.Flow) string {
+	if f.Class != "tls" || f.Transport != "tcp" {
+		return ""
+	}
+	if !f.StartTLS {
+		return f.Server
+	}
+	switch f.AppProtocol {
+	case "smtp":
+		return probe.StartTLSSMTP + "://" + f.Server
+	case "postgresql":
+		return probe.StartTLSPostgres + "://" + f.Server
+	}
+	return ""
 }
 
 // acceptsBelow reports whether a target accepted a version older than min.

@@ -74,3 +74,25 @@ func TestProbeCommand(t *testing.T) {
 		})
 	}
 }
+
+// TestProbeTargetsFromRecordedCaptures: the TLS servers of recorded captures become
+// probe targets, STARTTLS ones with the scheme that upgrades them.
+func TestProbeTargetsFromRecordedCaptures(t *testing.T) {
+	for file, want := range map[string]string{
+		"smtp-starttls.pcap": "smtp://10.77.0.20:25",
+		"pg-ssl-psql.pcap":   "postgres://10.77.0.30:5432",
+		"tls13-openssl.pcap": "10.77.0.20:4433",
+		"pg-plain-psql.pcap": "",
+		"dns-udp-dig.pcap":   "",
+	} {
+		var got []string
+		for _, f := range recordedFlows(t, file) {
+			if target := probeTarget(&f); target != "" {
+				got = append(got, target)
+			}
+		}
+		if (want == "" && len(got) != 0) || (want != "" && (len(got) != 1 || got[0] != want)) {
+			t.Errorf("%s: targets %v, want %q", file, got, want)
+		}
+	}
+}
