@@ -82,14 +82,20 @@ func smtpStartTLS(c net.Conn) error {
 // maxReplyLines bounds a multi-line SMTP reply.
 const maxReplyLines = 64
 
-// smtpReply reads one reply, all its lines, and checks its code.
+// smtpReply reads one reply, all its lines, and checks its code. A line longer than
+// r's buffer is an error, so a hostile server cannot make it grow (RFC 5321 §4.5.3.1.5
+// allows 512 bytes).
 func smtpReply(r *bufio.Reader, code string) (string, error) {
 	var all strings.Builder
 	for range maxReplyLines {
-		line, err := r.ReadString('\n')
+		b, err := r.ReadSlice('\n')
+		if errors.Is(err, bufio.ErrBufferFull) {
+			return "", errors.New("reply line too long")
+		}
 		if err != nil {
 			return "", err
 		}
+		line := string(b)
 		all.WriteString(line)
 		if len(line) < 4 || line[:3] != code {
 			return "", fmt.Errorf("reply %q, want %s", strings.TrimSpace(line), code)

@@ -1,6 +1,8 @@
 package probe
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"net"
 	"os"
@@ -115,4 +117,32 @@ func TestProbePostgresRefusal(t *testing.T) {
 	if !strings.Contains(r[1].Error, "unknown protocol") {
 		t.Errorf("unsupported protocol: %+v", r[1])
 	}
+}
+
+// FuzzSMTPReply reads arbitrary server bytes as an SMTP reply: never a panic, never
+// more than maxReplyLines lines, and a reply accepted only when every line carries
+// the expected code.
+func FuzzSMTPReply(f *testing.F) {
+	f.Add([]byte("220 mail.internal ESMTP tlspeer\r\n"))
+	f.Add([]byte("250-mail.internal\r\n250-PIPELINING\r\n250-8BITMIME\r\n250 STARTTLS\r\n"))
+	f.Add([]byte("502 command not implemented\r\n"))
+	f.Add([]byte("250-"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		reply, err := smtpReply(bufio.NewReaderSize(bytes.NewReader(b), 512), "250")
+		if err != nil {
+			return
+		}
+		lines := strings.SplitAfter(reply, "\n")
+		if lines[len(lines)-1] == "" {
+			lines = lines[:len(lines)-1]
+		}
+		if len(lines) > maxReplyLines || len(reply) > maxReplyLines*512 {
+			t.Fatalf("%d lines, %d bytes", len(lines), len(reply))
+		}
+		for _, l := range lines {
+			if !strings.HasPrefix(l, "250") {
+				t.Fatalf("line %q accepted", l)
+			}
+		}
+	})
 }
