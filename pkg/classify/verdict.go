@@ -366,8 +366,8 @@ func (c *Classifier) tls(in *Input, cl, sv []byte, noMore bool, app App) (Verdic
 	}
 	v.ClientCert, v.ClientCertRequested, v.ClientAuthEvidence = cert, requested, evidence
 	if v.Mesh != "" && cert == AnswerUnknown && h.ServerHelloSeen {
-		// The sizes did not tell (mesh proxies pack their flight into one record);
-		// the mesh's own marker says both proxies present certificates.
+		// The sizes did not tell (padding, or a flight in one record); the mesh's
+		// own marker says both proxies present certificates.
 		v.ClientCert, v.ClientCertRequested, v.ClientAuthEvidence = AnswerYes, AnswerYes, EvidenceMesh
 	}
 	if h.ServerCertSeen {
