@@ -34,7 +34,7 @@
 #   ONLY="rec_a rec_b"  record only these scenarios and merge their rows into
 #                the existing expected.tsv and README.md (e.g. the protocol
 #                scenarios of scripts/testdata/protocols.sh)
-#   PFX=name-    namespace prefix (default ta-)
+#   PFX=name-    namespace prefix (default ta-; NS_PREFIX is the same)
 #   KEEP_WORK=1  keep the temp dir (certs, key logs, server logs); it is
 #                also kept when the script fails
 set -Eeuo pipefail
@@ -42,7 +42,8 @@ set -Eeuo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 OUT=${OUT:-$REPO/testdata/pcaps}
 HELPERS=$REPO/scripts/testdata
-PFX=${PFX:-ta-}
+# namespace prefix; another one lets two recordings run side by side
+PFX=${PFX:-${NS_PREFIX:-ta-}}
 START_TS=$(date +%s)
 
 log() { printf '[%s] %s\n' "$(date +%T)" "$*" >&2; }
@@ -386,6 +387,7 @@ start_servers() {
 	wait_port api tcp 443
 	wait_port api tcp 80
 	wait_port api tcp 8443
+	wait_port api tcp 8447
 	wait_port server tcp 443
 	wait_port db tcp 5432
 	wait_port cache tcp 6379
@@ -480,6 +482,63 @@ rec_mtls() {
 		"$KEYS/tls12-mtls-openssl.pcap.keys"
 }
 
+# Client certificates, one server port per setup (port:cert:requested as the
+# client_auth check spells it): 4441 the server does not ask and the client
+# holds a certificate (sends none), 4442 the server asks (-verify) and the
+# client has none (empty Certificate), 4443 the server asks and the client
+# sends one, 4444 the server requires one (-Verify) and the client sends it.
+CLIENT_AUTH_SETUPS="4441:no:no,4442:no:yes,4443:yes:yes,4444:yes:yes"
+rec_client_auth_openssl() { # file version-flag [s_server args...]
+	local file=$1 flag=$2 port expect="" ver=TLS1.3 verify cert
+	shift 2
+	[[ $flag == -tls1_2 ]] && ver=TLS1.2
+	local ca=(-CAfile "$PKI/ca.pem") mine=(-cert "$PKI/client.pem" -key "$PKI/client.key")
+	cap_start "$file" "${BRCAP[@]}" "$(pair "$C" "$S")"
+	local pids=()
+	for port in 4441 4442 4443 4444; do
+		case $port in
+		4441) verify=() ;;
+		4442 | 4443) verify=(-verify 1 "${ca[@]}") ;;
+		4444) verify=(-Verify 1 "${ca[@]}" -verify_return_error) ;;
+		esac
+		s_server server "$S:$port" "$flag" "$@" "${verify[@]}"
+		pids+=("$SRV_PID")
+		expect+=" tcp/$port:class=tls,ver=$ver"
+	done
+	for port in 4441 4442 4443 4444; do
+		cert=("${mine[@]}")
+		[[ $port == 4442 ]] && cert=()
+		s_client client "client auth setup $port" -connect "$S:$port" -servername mtls.internal "$flag" "${cert[@]}"
+	done
+	local pid
+	for pid in "${pids[@]}"; do wait_pid "$pid"; done
+	cap_stop
+	manifest "$file" "${expect# }" "client_auth=$CLIENT_AUTH_SETUPS" 4 "OpenSSL $V_OPENSSL s_server -verify/-Verify / s_client -cert" \
+		"client certificates at $ver${*:+ ($*)}: port 4441 no request (the client holds a certificate and sends none), 4442 -verify and a client without one (empty Certificate), 4443 -verify with one, 4444 -Verify with one; SNI mtls.internal" \
+		"$KEYS/$file.keys"
+}
+
+rec_client_auth() {
+	rec_client_auth_openssl tls13-clientauth-aes128gcm-openssl.pcap -tls1_3 -ciphersuites TLS_AES_128_GCM_SHA256
+	rec_client_auth_openssl tls13-clientauth-aes256gcm-openssl.pcap -tls1_3 -ciphersuites TLS_AES_256_GCM_SHA384
+	rec_client_auth_openssl tls13-clientauth-chacha20-openssl.pcap -tls1_3 -ciphersuites TLS_CHACHA20_POLY1305_SHA256
+	rec_client_auth_openssl tls12-clientauth-openssl.pcap -tls1_2
+
+	cap_start tls13-mtls-go.pcap "${BRCAP[@]}" "$(pair "$C" "$S")"
+	bg "tlspeer-$CAP_NAME" server "$WORK/bin/tlspeer" -listen "$S:4441" -n 1 -v -client-auth -ca "$PKI/ca.pem" \
+		-cert "$PKI/server.pem" -key "$PKI/server.key" -keylog "$KEYS/$CAP_NAME.keys"
+	SRV_PID=$LAST_BG
+	wait_port server tcp 4441 "$SRV_PID"
+	tlspeer client -connect "$S:4441" -sni mtls.internal -ca "$PKI/ca.pem" -cert "$PKI/client.pem" -key "$PKI/client.key" \
+		-send "with a client certificate" -v >>"$WORK/log/tlspeer-client-$CAP_NAME.log" 2>&1 || die "tlspeer client failed"
+	wait_pid "$SRV_PID"
+	cap_stop
+	manifest tls13-mtls-go.pcap "tcp/4441:class=tls,ver=TLS1.3" "client_auth=4441:yes:yes" 1 \
+		"test/tlspeer (Go $V_GO crypto/tls) client and server" \
+		"mutual TLS 1.3 between Go crypto/tls peers: the server requires and verifies a client certificate (RequireAndVerifyClientCert), the client sends one (CN=batch.internal); CertificateRequest and Certificate are encrypted; SNI mtls.internal" \
+		"$KEYS/tls13-mtls-go.pcap.keys"
+}
+
 rec_nginx() {
 	cap_start https-nginx-curl.pcap "${BRCAP[@]}" "$(pair "$C" "$API")"
 	curl_ client --resolve "api.internal:443:$API" https://api.internal/index.html
@@ -494,6 +553,22 @@ rec_nginx() {
 	manifest https-tls12-nginx-curl.pcap "tcp/443:class=tls,ver=TLS1.2" "" 1 "curl $V_CURL → nginx $V_NGINX" \
 		"HTTPS GET /api/orders.json with curl --tls-max 1.2 --http1.1: TLS 1.2, the ServerHello carries the selected ALPN http/1.1 in clear; SNI api.internal" \
 		"$KEYS/https-tls12-nginx-curl.pcap.keys"
+
+	# client certificates: 8444/8445 ssl_verify_client optional, 8446/8447 on
+	cap_start tls13-clientauth-nginx-curl.pcap "${BRCAP[@]}" "$(pair "$C" "$API")"
+	local mine=(--cert "$PKI/client.pem" --key "$PKI/client.key") port
+	for port in 8444 8445 8446 8447; do
+		case $port in
+		8445 | 8446) curl_ client "${mine[@]}" --resolve "mtls.internal:$port:$API" "https://mtls.internal:$port/healthz" ;;
+		*) curl_ client --resolve "mtls.internal:$port:$API" "https://mtls.internal:$port/healthz" ;;
+		esac
+	done
+	cap_stop
+	manifest tls13-clientauth-nginx-curl.pcap \
+		"tcp/8444:class=tls,ver=TLS1.3 tcp/8445:class=tls,ver=TLS1.3 tcp/8446:class=tls,ver=TLS1.3 tcp/8447:class=tls,ver=TLS1.3" \
+		"client_auth=8444:no:yes,8445:yes:yes,8446:yes:yes,8447:no:yes" 4 "curl $V_CURL → nginx $V_NGINX" \
+		"client certificates at TLS 1.3: ssl_verify_client optional on 8444 (curl without a certificate) and 8445 (with one), ssl_verify_client on for 8446 (with one) and 8447 (without: the handshake completes and nginx answers 400); SNI mtls.internal" \
+		"$KEYS/tls13-clientauth-nginx-curl.pcap.keys"
 
 	cap_start http-nginx-curl.pcap "${BRCAP[@]}" "$(pair "$C" "$API")"
 	curl_ client "http://$API/index.html"
@@ -870,6 +945,7 @@ main() {
 
 	rec_openssl_versions
 	rec_mtls
+	rec_client_auth
 	rec_nginx
 	rec_postgres
 	rec_redis
@@ -926,7 +1002,7 @@ check_and_copy() {
 	while IFS=$'\t' read -r f _; do
 		cp "$RAW/$f" "$OUT/$f"
 	done <"$WORK/manifest.tsv"
-	cp "$WORK/out/expected.tsv" "$WORK/out/README.md" "$OUT/"
+	cp "$WORK/out/expected.tsv" "$WORK/out/client-auth.tsv" "$WORK/out/README.md" "$OUT/"
 	log "done in $(($(date +%s) - START_TS))s: $(wc -l <"$WORK/manifest.tsv") captures, $(du -sh "$OUT" | cut -f1) in $OUT"
 }
 

@@ -52,6 +52,7 @@ var failOnKinds = map[string][]string{
 	"none":      nil,
 	"plaintext": {policy.KindPlaintext},
 	"legacy":    {policy.KindPlaintext, policy.KindLegacyTLS},
+	"any":       policy.Kinds,
 }
 
 // Bounds of analyze. They are lower than the live agent's (flow.DefaultConfig), which
@@ -88,7 +89,7 @@ func analyze(args []string, stdout, stderr io.Writer, log zerolog.Logger) int {
 	fs := flag.NewFlagSet("analyze", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	format := fs.String("format", "table", "output format: "+strings.Join(report.Formats, ", ")+", or "+export.FormatOpenMetrics+" (the agent's metric families over the capture)")
-	failOn := fs.String("fail-on", "none", "exit 1 when internal pairs are: plaintext, legacy (plaintext or TLS below --min-tls), or none")
+	failOn := fs.String("fail-on", "none", "exit 1 when internal pairs are: plaintext, legacy (plaintext or TLS below --min-tls), any (every violation kind, require_tls13 and require_mtls of --config included), or none")
 	minTLS := fs.String("min-tls", "TLS1.2", "lowest acceptable TLS version")
 	var internal prefixList
 	fs.Var(&internal, "internal-cidr", "internal (east-west) range, repeatable or comma-separated (default: RFC 1918, 100.64.0.0/10, fc00::/7)")
@@ -129,7 +130,7 @@ func analyze(args []string, stdout, stderr io.Writer, log zerolog.Logger) int {
 	}
 	kinds, ok := failOnKinds[*failOn]
 	if !ok {
-		fmt.Fprintf(stderr, "tlsaudit analyze: --fail-on must be plaintext, legacy or none, not %q\n", *failOn)
+		fmt.Fprintf(stderr, "tlsaudit analyze: --fail-on must be plaintext, legacy, any or none, not %q\n", *failOn)
 		return exitError
 	}
 	openMetrics := *format == export.FormatOpenMetrics

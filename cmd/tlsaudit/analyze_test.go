@@ -33,6 +33,21 @@ func analyzeJSON(t *testing.T, args ...string) (*report.Audit, int, string) {
 	return &a, code, errOut.String()
 }
 
+// recordedFlows analyzes one capture of testdata/pcaps and returns its flows keyed by
+// "transport client server".
+func recordedFlows(t *testing.T, file string) map[string]report.Flow {
+	t.Helper()
+	a, code, stderr := analyzeJSON(t, filepath.Join(pcapDir, file))
+	if code == exitError {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	got := map[string]report.Flow{}
+	for _, f := range a.Flows {
+		got[f.Transport+" "+f.Client+" "+f.Server] = f
+	}
+	return got
+}
+
 // expectedFlow is one row of testdata/pcaps/expected.tsv: the verdict a flow recorded
 // from real software must get.
 type expectedFlow struct {
@@ -73,16 +88,9 @@ func TestRecordedCaptures(t *testing.T) {
 	}
 	for file, flows := range byFile {
 		t.Run(file, func(t *testing.T) {
-			a, code, stderr := analyzeJSON(t, filepath.Join(pcapDir, file))
-			if code == exitError {
-				t.Fatalf("exit %d: %s", code, stderr)
-			}
-			got := map[string]report.Flow{}
-			for _, f := range a.Flows {
-				got[f.Transport+" "+f.Client+" "+f.Server] = f
-			}
-			if len(a.Flows) != len(flows) {
-				t.Errorf("%d flows, want %d", len(a.Flows), len(flows))
+			got := recordedFlows(t, file)
+			if len(got) != len(flows) {
+				t.Errorf("%d flows, want %d", len(got), len(flows))
 			}
 			for _, e := range flows {
 				f, ok := got[e.transport+" "+e.client+" "+e.server]

@@ -196,6 +196,7 @@ type verdictLine struct {
 	SNI        string `json:"sni"`
 	Violation  string `json:"violation"`
 	Internal   bool   `json:"internal"`
+	ClientCert string `json:"client_cert"`
 }
 
 func TestLiveAgent(t *testing.T) {
@@ -252,10 +253,10 @@ func liveCase(t *testing.T, engineArgs []string, offloads bool) {
 	time.Sleep(500 * time.Millisecond)
 	agent.stop(t)
 	want := map[string]verdictLine{
-		"4412": {Class: "tls", TLSVersion: "TLS1.2", SNI: "api.internal"},
-		"4413": {Class: "tls", TLSVersion: "TLS1.3", SNI: "api.internal"},
+		"4412": {Class: "tls", TLSVersion: "TLS1.2", SNI: "api.internal", ClientCert: "false"},
+		"4413": {Class: "tls", TLSVersion: "TLS1.3", SNI: "api.internal", ClientCert: "false"},
 		"8080": {Class: "plaintext", App: "http", Violation: "plaintext"},
-		"8443": {Class: "tls", TLSVersion: "TLS1.3", SNI: "api.internal"},
+		"8443": {Class: "tls", TLSVersion: "TLS1.3", SNI: "api.internal", ClientCert: "false"},
 	}
 	got := map[string][]verdictLine{}
 	sc := bufio.NewScanner(bytes.NewReader(logBuf.Bytes()))
@@ -273,7 +274,8 @@ func liveCase(t *testing.T, engineArgs []string, offloads bool) {
 			continue
 		}
 		v := vs[0]
-		if v.Class != w.Class || v.TLSVersion != w.TLSVersion || v.App != w.App || v.Violation != w.Violation || !v.Internal {
+		if v.Class != w.Class || v.TLSVersion != w.TLSVersion || v.App != w.App || v.Violation != w.Violation || !v.Internal ||
+			v.ClientCert != w.ClientCert {
 			t.Errorf("port %s: got %+v, want %+v", port, v, w)
 		}
 		if port != "4413" && v.SNI != w.SNI {

@@ -26,11 +26,12 @@ const usage = `usage: tlsaudit <command> [flags]
 commands:
   analyze FILE...   classify the flows of pcap/pcapng files and print a report
   diff OLD NEW      compare two analyze --format json reports by service pair
+  probe HOST:PORT.. shake hands with TLS servers at each version: versions, ciphers, client certificates
   report            the same report for a live cluster, from the agents' metrics in Prometheus
   run               the node agent: capture live traffic (eBPF, or AF_PACKET) and log verdicts
   version           print the version
 
-Run 'tlsaudit analyze -h', 'tlsaudit diff -h' or 'tlsaudit report -h' for their flags.
+Run 'tlsaudit analyze -h', 'tlsaudit diff -h', 'tlsaudit probe -h' or 'tlsaudit report -h' for their flags.
 `
 
 func run(args []string, stdout, stderr io.Writer) int {
@@ -44,6 +45,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return analyze(args[1:], stdout, stderr, log)
 	case "diff":
 		return diff(args[1:], stdout, stderr)
+	case "probe":
+		return probeCmd(args[1:], stdout, stderr)
 	case "report":
 		return reportCmd(args[1:], stdout, stderr)
 	case "run":

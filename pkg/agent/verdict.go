@@ -6,6 +6,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/tlsaudit/tlsaudit/pkg/classify"
 	"github.com/tlsaudit/tlsaudit/pkg/flow"
 	"github.com/tlsaudit/tlsaudit/pkg/policy"
 )
@@ -32,6 +33,17 @@ func (a *Agent) logVerdict(log zerolog.Logger, r *flow.Record, own ownership) {
 		Bool("midstream", r.Midstream)
 	if v.Reason != "" {
 		ev = ev.Str("reason", v.Reason)
+	}
+	if v.Class == classify.ClassTLS {
+		// Client authentication, mesh and fallback evidence, as analyze writes them
+		// (client_cert: true, false or unknown).
+		ev = ev.Str("client_cert", v.ClientCert.String()).
+			Str("client_auth_evidence", v.ClientAuthEvidence).
+			Bool("server_lacks_tls13", v.ServerLacksTLS13).
+			Bool("fallback_scsv", v.FallbackSCSV)
+		if v.Mesh != "" {
+			ev = ev.Str("mesh", v.Mesh)
+		}
 	}
 	if a.kube != nil {
 		ev = ev.Bool("counted", own.counted).Str("counted_by", own.why)

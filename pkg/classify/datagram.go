@@ -135,6 +135,7 @@ func fingerprints(v *Verdict, ch *ClientHello, transport byte, raw bool) {
 // (JA4 with the given transport, 'q' or 'd') when ch is not nil, the server's choice
 // when sh is not nil. Strings are copied out of the hellos.
 func helloVerdict(v *Verdict, ch *ClientHello, sh *ServerHello, transport byte, raw bool) {
+	versionEvidence(v, ch, sh)
 	if ch != nil {
 		v.SNI = string(ch.ServerName)
 		if len(ch.ALPN) > 0 {
@@ -144,6 +145,7 @@ func helloVerdict(v *Verdict, ch *ClientHello, sh *ServerHello, transport byte, 
 			}
 		}
 		fingerprints(v, ch, transport, raw)
+		v.Mesh = meshOf(ch)
 		v.ECH = ch.ECH
 		v.PQ = ch.HasPQKeyShare()
 	}

@@ -31,11 +31,9 @@ const (
 	dtlsMaxMessageSeq = 8
 )
 
-// DTLS handshake message types beyond TLS's (RFC 6347 §4.3.2).
-const (
-	handshakeTypeHelloVerifyRequest uint8 = 3
-	handshakeTypeServerHelloDone    uint8 = 14
-)
+// handshakeTypeHelloVerifyRequest is DTLS's handshake message type beyond TLS's
+// (RFC 6347 §4.3.2).
+const handshakeTypeHelloVerifyRequest uint8 = 3
 
 // Errors of DTLS parsing.
 var (

@@ -13,6 +13,8 @@ const (
 	handshakeTypeHelloRetryRequest  uint8 = 6 // TLS 1.3 drafts before -22
 	handshakeTypeCertificate        uint8 = 11
 	handshakeTypeCertificateRequest uint8 = 13
+	handshakeTypeServerHelloDone    uint8 = 14
+	handshakeTypeClientKeyExchange  uint8 = 16
 )
 
 // Hello field sizes.
@@ -160,6 +162,12 @@ type Handshake struct {
 	ClientCertSent bool
 	// ClientCertRequested is true when the server sent a CertificateRequest in clear.
 	ClientCertRequested bool
+	// ServerHelloDoneSeen is true when the server's clear flight ended with
+	// ServerHelloDone (TLS ≤ 1.2): a CertificateRequest would have come before it.
+	ServerHelloDoneSeen bool
+	// ClientKeyExchangeSeen is true when the client's clear flight reached
+	// ClientKeyExchange (TLS ≤ 1.2): a Certificate would have come before it.
+	ClientKeyExchangeSeen bool
 	// ClientCCS and ServerCCS are true when that direction sent ChangeCipherSpec.
 	ClientCCS, ServerCCS bool
 	// ClientAppData and ServerAppData are true when that direction sent an
@@ -215,8 +223,12 @@ type direction struct {
 	heartbeat             bool
 	records               int
 	ccs, appData          bool
-	needMore              bool
-	err                   error
+	// flight holds the lengths of the application_data records after the last
+	// clear handshake record, the last one possibly incomplete (see ClientFlight).
+	flight   [maxFlightRecords]uint16
+	nflight  int
+	needMore bool
+	err      error
 }
 
 // reset prepares d for a rescan, keeping the buffer's capacity.
@@ -261,7 +273,7 @@ func (h *Handshake) ScanClient(stream []byte) {
 	d.reset()
 	h.ClientHello.Reset()
 	h.ClientHellos = 0
-	h.ClientCertSent = false
+	h.ClientCertSent, h.ClientKeyExchangeSeen = false, false
 	h.scan(d, stream, true)
 	h.ClientCCS, h.ClientAppData = d.ccs, d.appData
 	h.ClientRecords, h.ClientErr, h.ClientNeedMore = d.records, d.err, d.needMore
@@ -276,7 +288,7 @@ func (h *Handshake) ScanServer(stream []byte) {
 	h.ServerHello.Reset()
 	h.ServerHelloSeen, h.HRR, h.HRRGroup, h.HRRVersion = false, false, 0, 0
 	h.ServerCert, h.ServerCertSeen = CertInfo{}, false
-	h.ClientCertRequested = false
+	h.ClientCertRequested, h.ServerHelloDoneSeen = false, false
 	h.scan(d, stream, false)
 	h.ServerCCS, h.ServerAppData = d.ccs, d.appData
 	h.ServerRecords, h.ServerErr, h.ServerNeedMore = d.records, d.err, d.needMore
@@ -342,8 +354,10 @@ func (h *Handshake) scan(d *direction, stream []byte, client bool) {
 			d.records++
 			continue
 		}
+		start := s
 		typ, payload, ok := h.readRecord(d, &s)
 		if !ok {
+			d.partialFlightRecord(start)
 			return
 		}
 		d.records++
@@ -353,9 +367,11 @@ func (h *Handshake) scan(d *direction, stream []byte, client bool) {
 		case recordTypeAlert:
 			h.alertRecord(d, payload, client)
 		case recordTypeHandshake:
+			d.nflight = 0 // only records after the last clear hello count
 			h.handshakeRecord(d, payload, client)
 		case recordTypeApplicationData:
 			d.appData = true
+			d.addFlightRecord(len(payload))
 		case recordTypeHeartbeat:
 			d.heartbeat = true
 		}
@@ -557,6 +573,8 @@ func (h *Handshake) clientMessage(d *direction, msgType uint8, msg []byte) {
 			return
 		}
 		h.ClientCertSent = leaf != nil
+	case handshakeTypeClientKeyExchange:
+		h.ClientKeyExchangeSeen = true
 	}
 }
 
@@ -594,6 +612,8 @@ func (h *Handshake) serverMessage(d *direction, msgType uint8, msg []byte) {
 		}
 	case handshakeTypeCertificateRequest:
 		h.ClientCertRequested = true
+	case handshakeTypeServerHelloDone:
+		h.ServerHelloDoneSeen = true
 	}
 }
 

@@ -583,6 +583,12 @@ func FuzzHandshakeScan(f *testing.F) {
 		if cap(h.client.hs) > 2*maxHandshakeBuffer || cap(h.server.hs) > 2*maxHandshakeBuffer {
 			t.Fatalf("buffers grew to %d / %d", cap(h.client.hs), cap(h.server.hs))
 		}
+		if cert, req, _, done := h.ClientAuth(true); !done || (cert == AnswerYes && req != AnswerYes) {
+			t.Fatalf("client auth with the direction over: cert %v requested %v done %v", cert, req, done)
+		}
+		if len(h.ClientFlight()) > maxFlightRecords {
+			t.Fatalf("%d flight records kept", len(h.ClientFlight()))
+		}
 		if h.ClientHellos > 0 {
 			_ = h.ClientHello.JA4('t')
 			_ = h.ClientHello.JA4Raw('q')

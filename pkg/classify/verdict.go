@@ -97,9 +97,28 @@ type Verdict struct {
 	JA4Raw     string
 	Resumed    bool
 	HRR        bool
-	ClientCert bool
-	ECH        bool
-	PQ         bool // the key exchange offered a post-quantum hybrid
+	// ClientCert says whether the client sent a certificate (mutual TLS), and
+	// ClientCertRequested whether the server asked for one; ClientAuthEvidence says
+	// how ClientCert is known (EvidenceCertificateMessage, EvidenceTLS13FlightSize),
+	// "" when it is not. See Handshake.ClientAuth.
+	ClientCert          Answer
+	ClientCertRequested Answer
+	ClientAuthEvidence  string
+	// OfferedVersions are the versions the client offered: its supported_versions
+	// when OfferedVersionsListed, else only its hello's version, the highest it
+	// accepts (lower ones may be accepted too). FallbackSCSV is true when the hello
+	// carried TLS_FALLBACK_SCSV (RFC 7507): a retry after a failed handshake at a
+	// higher version. ServerLacksTLS13 is true when the client offered TLS 1.3 and
+	// the server chose an older version.
+	// Mesh names the service mesh whose proxy sent the ClientHello (MeshIstio,
+	// MeshLinkerd, MeshConsul), "" when none is recognised.
+	Mesh                  string
+	OfferedVersions       []Version
+	OfferedVersionsListed bool
+	FallbackSCSV          bool
+	ServerLacksTLS13      bool
+	ECH                   bool
+	PQ                    bool // the key exchange offered a post-quantum hybrid
 	// Heartbeat is true when heartbeat records (RFC 6520; Heartbleed's vector) crossed
 	// in clear before the verdict.
 	Heartbeat bool
@@ -319,6 +338,11 @@ func (c *Classifier) tls(in *Input, cl, sv []byte, noMore bool, app App) (Verdic
 	if !h.Complete() && !noMore {
 		return Verdict{}, false
 	}
+	// A TLS 1.3 client's certificate shows only in the size of its next flight.
+	cert, requested, evidence, authDone := h.ClientAuth(noMore || !in.ClientMore)
+	if !authDone && !noMore {
+		return Verdict{}, false
+	}
 	v := Verdict{Class: ClassTLS, App: app, StartTLS: app != AppNone}
 	if h.ClientHellos == 0 && !h.ServerHelloSeen && !h.ClientAppData && !h.ServerAppData && !h.ClientCCS && !h.ServerCCS {
 		// Nothing parsed and no record beyond the hellos: the framing alone is too
@@ -348,7 +372,12 @@ func (c *Classifier) tls(in *Input, cl, sv []byte, noMore bool, app App) (Verdic
 	if !h.ServerHelloSeen && h.HRR {
 		v.Version, v.Group = h.HRRVersion, h.HRRGroup
 	}
-	v.ClientCert = h.ClientCertSent
+	v.ClientCert, v.ClientCertRequested, v.ClientAuthEvidence = cert, requested, evidence
+	if v.Mesh != "" && cert == AnswerUnknown && h.ServerHelloSeen {
+		// The sizes did not tell (padding, or a flight in one record); the mesh's
+		// own marker says both proxies present certificates.
+		v.ClientCert, v.ClientCertRequested, v.ClientAuthEvidence = AnswerYes, AnswerYes, EvidenceMesh
+	}
 	if h.ServerCertSeen {
 		ci := h.ServerCert
 		v.ServerCert = &ci

@@ -33,21 +33,22 @@ func TestClassifyRecordedTLS(t *testing.T) {
 		sni        string
 		hrr        bool
 		resumed    bool
-		clientCert bool
-		cert       bool // server certificate in clear
+		clientCert Answer // a client certificate, from its message or the TLS 1.3 flight
+		requested  Answer // the server asked for one
+		cert       bool   // server certificate in clear
 	}{
-		{"go126-tls13", VersionTLS13, "", false, false, false, false},
-		{"go126-tls12", VersionTLS12, "", false, false, false, true},
-		{"go126-tls12-mtls", VersionTLS12, "", false, false, true, true},
-		{"go126-tls12-resume", VersionTLS12, "", false, true, false, false},
-		{"go126-tls13-resume", VersionTLS13, "", false, true, false, false},
-		{"go126-hrr", VersionTLS13, "", true, false, false, false},
-		{"openssl3-hrr", VersionTLS13, "", true, false, false, false},
-		{"chrome-hrr", VersionTLS13, "", true, false, false, false},
-		{"openssl-tls1", VersionTLS10, "", false, false, false, true},
-		{"openssl-tls1_1", VersionTLS11, "", false, false, false, true},
-		{"openssl-ssl3", VersionSSL3, "", false, false, false, true},
-		{"curl-tls13", VersionTLS13, "", false, false, false, false},
+		{"go126-tls13", VersionTLS13, "", false, false, AnswerNo, AnswerNo, false},
+		{"go126-tls12", VersionTLS12, "", false, false, AnswerNo, AnswerNo, true},
+		{"go126-tls12-mtls", VersionTLS12, "", false, false, AnswerYes, AnswerYes, true},
+		{"go126-tls12-resume", VersionTLS12, "", false, true, AnswerUnknown, AnswerUnknown, false},
+		{"go126-tls13-resume", VersionTLS13, "", false, true, AnswerUnknown, AnswerUnknown, false},
+		{"go126-hrr", VersionTLS13, "", true, false, AnswerNo, AnswerNo, false},
+		{"openssl3-hrr", VersionTLS13, "", true, false, AnswerNo, AnswerNo, false},
+		{"chrome-hrr", VersionTLS13, "", true, false, AnswerUnknown, AnswerUnknown, false},
+		{"openssl-tls1", VersionTLS10, "", false, false, AnswerNo, AnswerNo, true},
+		{"openssl-tls1_1", VersionTLS11, "", false, false, AnswerNo, AnswerNo, true},
+		{"openssl-ssl3", VersionSSL3, "", false, false, AnswerNo, AnswerNo, true},
+		{"curl-tls13", VersionTLS13, "", false, false, AnswerNo, AnswerNo, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.conn, func(t *testing.T) {
@@ -60,9 +61,11 @@ func TestClassifyRecordedTLS(t *testing.T) {
 			if v.Class != ClassTLS || v.Version.Normalized() != tt.version {
 				t.Fatalf("class %v version %v, want tls %v (reason %q, parse error %q)", v.Class, v.Version, tt.version, v.Reason, v.ParseError)
 			}
-			if v.HRR != tt.hrr || v.Resumed != tt.resumed || v.ClientCert != tt.clientCert || (v.ServerCert != nil) != tt.cert {
-				t.Errorf("hrr %v resumed %v client cert %v server cert %v; want %v %v %v %v",
-					v.HRR, v.Resumed, v.ClientCert, v.ServerCert != nil, tt.hrr, tt.resumed, tt.clientCert, tt.cert)
+			if v.HRR != tt.hrr || v.Resumed != tt.resumed || v.ClientCert != tt.clientCert || v.ClientCertRequested != tt.requested ||
+				(v.ServerCert != nil) != tt.cert {
+				t.Errorf("hrr %v resumed %v client cert %v requested %v server cert %v; want %v %v %v %v %v",
+					v.HRR, v.Resumed, v.ClientCert, v.ClientCertRequested, v.ServerCert != nil,
+					tt.hrr, tt.resumed, tt.clientCert, tt.requested, tt.cert)
 			}
 			if v.JA3 == "" || v.JA4 == "" || v.JA3S == "" || v.Cipher == 0 {
 				t.Errorf("fingerprints missing: ja3 %q ja4 %q ja3s %q cipher %#x", v.JA3, v.JA4, v.JA3S, v.Cipher)

@@ -25,12 +25,21 @@ import (
 const (
 	AlertPlaintext = "TLSAuditPlaintextPair"
 	AlertLegacyTLS = "TLSAuditLegacyTLSPair"
+	// AlertNotTLS13 and AlertNoMTLS are the violations of require_tls13 and
+	// require_mtls.
+	AlertNotTLS13 = "TLSAuditNotTLS13Pair"
+	AlertNoMTLS   = "TLSAuditNoMTLSPair"
 )
 
 // AlertName returns the alertname of a violation kind.
 func AlertName(kind string) string {
-	if kind == policy.KindLegacyTLS {
+	switch kind {
+	case policy.KindLegacyTLS:
 		return AlertLegacyTLS
+	case policy.KindNotTLS13:
+		return AlertNotTLS13
+	case policy.KindNoMTLS:
+		return AlertNoMTLS
 	}
 	return AlertPlaintext
 }
@@ -250,8 +259,13 @@ func (a *Alerter) alert(key Pair, ps *pairState, resolvedAt time.Time) *queued {
 	}
 	v := &ps.sample
 	what := "Plaintext traffic"
-	if key.Kind == policy.KindLegacyTLS {
+	switch key.Kind {
+	case policy.KindLegacyTLS:
 		what = v.TLSVersion + " (below the policy minimum " + a.pol.MinVersion.String() + ")"
+	case policy.KindNotTLS13:
+		what = v.TLSVersion + " where TLS 1.3 is required"
+	case policy.KindNoMTLS:
+		what = "TLS without a client certificate where mutual TLS is required"
 	}
 	ann := map[string]string{
 		"summary": fmt.Sprintf("%s from %s to %s port %s", what, key.Src, key.Dst, key.DstPort),

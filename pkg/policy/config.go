@@ -60,12 +60,19 @@ type rawConfig struct {
 	AlertLabels       yaml.Node      `yaml:"alert_labels"`
 	SeriesCap         yaml.Node      `yaml:"series_cap"`
 	AlertResolveAfter yaml.Node      `yaml:"alert_resolve_after"`
+	RequireTLS13      []rawScope     `yaml:"require_tls13"`
+	RequireMTLS       []rawScope     `yaml:"require_mtls"`
 }
 
 type rawExemption struct {
-	Reason          yaml.Node `yaml:"reason"`
-	Expires         yaml.Node `yaml:"expires"`
-	Kinds           yaml.Node `yaml:"kinds"`
+	Reason   yaml.Node `yaml:"reason"`
+	Expires  yaml.Node `yaml:"expires"`
+	Kinds    yaml.Node `yaml:"kinds"`
+	rawScope `yaml:",inline"`
+}
+
+// rawScope is the part of an exemption or requirement that selects flows.
+type rawScope struct {
 	Namespace       yaml.Node `yaml:"namespace"`
 	ClientNamespace yaml.Node `yaml:"client_namespace"`
 	ServerNamespace yaml.Node `yaml:"server_namespace"`
@@ -316,6 +323,12 @@ func (v *validator) config(raw *rawConfig) *Policy {
 		x := v.exemption(&raw.Exemptions[i], field, v.lineOf("exemptions", i))
 		p.Exemptions = append(p.Exemptions, x)
 	}
+	for i := range raw.RequireTLS13 {
+		p.RequireTLS13 = append(p.RequireTLS13, v.scope(&raw.RequireTLS13[i], fmt.Sprintf("require_tls13[%d]", i)))
+	}
+	for i := range raw.RequireMTLS {
+		p.RequireMTLS = append(p.RequireMTLS, v.scope(&raw.RequireMTLS[i], fmt.Sprintf("require_mtls[%d]", i)))
+	}
 	return p
 }
 
@@ -362,22 +375,53 @@ func (v *validator) lineOf(field string, i int) int {
 	return 0
 }
 
-func (v *validator) exemption(r *rawExemption, field string, line int) Exemption {
-	x := Exemption{Line: line}
-	str := func(n *yaml.Node, name string) string {
-		if !set(n) {
-			return ""
-		}
-		s, ok := v.scalar(n, field+"."+name)
-		if ok && s == "" {
-			v.fail(n, field+"."+name, "empty value")
-		}
-		return s
+// field reads an optional non-empty string field of a list item named field.
+func (v *validator) field(n *yaml.Node, field, name string) string {
+	if !set(n) {
+		return ""
 	}
+	s, ok := v.scalar(n, field+"."+name)
+	if ok && s == "" {
+		v.fail(n, field+"."+name, "empty value")
+	}
+	return s
+}
+
+func (v *validator) exemption(r *rawExemption, field string, line int) Exemption {
+	x := Exemption{Line: line, Scope: v.scope(&r.rawScope, field)}
+	str := func(n *yaml.Node, name string) string { return v.field(n, field, name) }
 	x.Reason = strings.TrimSpace(str(&r.Reason, "reason"))
 	if x.Reason == "" && !set(&r.Reason) {
 		v.errs = append(v.errs, &FieldError{File: v.file, Line: line, Field: field + ".reason", Err: fmt.Errorf("%w: every exemption says why", ErrRequired)})
 	}
+	if n := &r.Kinds; set(n) {
+		kinds, _ := v.strings(n, field+".kinds")
+		for i, k := range kinds {
+			if !slices.Contains(Kinds, k) {
+				v.fail(n.Content[i], fmt.Sprintf("%s.kinds[%d]", field, i), "unknown violation kind %q (want %s)", k, strings.Join(Kinds, " or "))
+			}
+		}
+		x.Kinds = kinds
+	}
+	if s := str(&r.Expires, "expires"); s != "" {
+		t, err := parseExpiry(s)
+		if err != nil {
+			v.fail(&r.Expires, field+".expires", "%v", err)
+		}
+		x.Expires = t
+	}
+	if !set(&r.Namespace) && !set(&r.ClientNamespace) && !set(&r.ServerNamespace) &&
+		!set(&r.ClientCIDR) && !set(&r.ServerCIDR) && !set(&r.ServerPort) {
+		v.errs = append(v.errs, &FieldError{File: v.file, Line: line, Field: field,
+			Err: errors.New("matches everything: set namespace, client_namespace, server_namespace, client_cidr, server_cidr or server_port")})
+	}
+	return x
+}
+
+// scope reads the flow selector of an exemption or requirement.
+func (v *validator) scope(r *rawScope, field string) Scope {
+	var x Scope
+	str := func(n *yaml.Node, name string) string { return v.field(n, field, name) }
 	x.Namespace = str(&r.Namespace, "namespace")
 	x.ClientNamespace = str(&r.ClientNamespace, "client_namespace")
 	x.ServerNamespace = str(&r.ServerNamespace, "server_namespace")
@@ -400,27 +444,6 @@ func (v *validator) exemption(r *rawExemption, field string, line int) Exemption
 			v.fail(&r.ServerPort, field+".server_port", "want a port from 1 to 65535, not %q", s)
 		}
 		x.ServerPort = uint16(port)
-	}
-	if n := &r.Kinds; set(n) {
-		kinds, _ := v.strings(n, field+".kinds")
-		for i, k := range kinds {
-			if !slices.Contains(Kinds, k) {
-				v.fail(n.Content[i], fmt.Sprintf("%s.kinds[%d]", field, i), "unknown violation kind %q (want %s)", k, strings.Join(Kinds, " or "))
-			}
-		}
-		x.Kinds = kinds
-	}
-	if s := str(&r.Expires, "expires"); s != "" {
-		t, err := parseExpiry(s)
-		if err != nil {
-			v.fail(&r.Expires, field+".expires", "%v", err)
-		}
-		x.Expires = t
-	}
-	if !set(&r.Namespace) && !set(&r.ClientNamespace) && !set(&r.ServerNamespace) &&
-		!set(&r.ClientCIDR) && !set(&r.ServerCIDR) && !set(&r.ServerPort) {
-		v.errs = append(v.errs, &FieldError{File: v.file, Line: line, Field: field,
-			Err: errors.New("matches everything: set namespace, client_namespace, server_namespace, client_cidr, server_cidr or server_port")})
 	}
 	return x
 }

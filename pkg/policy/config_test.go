@@ -87,6 +87,8 @@ func TestPolicyLoadBadConfigs(t *testing.T) {
 		{"bad-port.yaml", 3, "exemptions[0].server_port", "from 1 to 65535"},
 		{"syntax.yaml", 1, "", "did not find expected"},
 		{"duplicate-key.yaml", 2, "series_cap", "already defined"},
+		{"require-unknown-field.yaml", 2, "require_mtls[0].namespce", "unknown field"},
+		{"require-bad-cidr.yaml", 3, "require_tls13[1].server_cidr", `"10.0.0.0/33" is not a CIDR`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
@@ -214,5 +216,65 @@ func TestPolicyDefaultKeepsOldAPI(t *testing.T) {
 	c.AlertLabels["team"] = "x"
 	if _, ok := p.AlertLabels["team"]; ok {
 		t.Error("Clone shares AlertLabels")
+	}
+}
+
+func TestPolicyRequirements(t *testing.T) {
+	p, err := Parse([]byte(`min_tls_version: TLS1.2
+require_tls13:
+  - namespace: payments
+require_mtls:
+  - server_namespace: payments
+exemptions:
+  - reason: metrics scraper has no client certificate
+    server_port: 9090
+    kinds: [no_mtls]
+`), "require.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.RequireTLS13) != 1 || p.RequireTLS13[0].Namespace != "payments" || len(p.RequireMTLS) != 1 {
+		t.Fatalf("requirements %+v %+v", p.RequireTLS13, p.RequireMTLS)
+	}
+	tls := func(v classify.Version, cert classify.Answer) *classify.Verdict {
+		return &classify.Verdict{Class: classify.ClassTLS, Version: v, ClientCert: cert}
+	}
+	a := netip.MustParseAddr
+	in := Ends{Client: a("10.1.0.1"), Server: a("10.2.0.1"), ServerPort: 443, ClientNamespace: "web", ServerNamespace: "payments"}
+	out := Ends{Client: a("10.1.0.1"), Server: a("10.2.0.1"), ServerPort: 443, ClientNamespace: "web", ServerNamespace: "shop"}
+	scrape := in
+	scrape.ServerPort = 9090
+	fromPayments := Ends{Client: a("10.1.0.1"), Server: a("10.2.0.1"), ServerPort: 443, ClientNamespace: "payments", ServerNamespace: "shop"}
+	const yes, no, unknown = classify.AnswerYes, classify.AnswerNo, classify.AnswerUnknown
+	tests := []struct {
+		name     string
+		ends     Ends
+		v        *classify.Verdict
+		kind     string
+		exemptBy string
+	}{
+		{"plaintext stays plaintext", in, &classify.Verdict{Class: classify.ClassPlaintext}, KindPlaintext, ""},
+		{"TLS 1.0: legacy first", in, tls(classify.VersionTLS10, no), KindLegacyTLS, ""},
+		{"TLS 1.2 without a certificate: not TLS 1.3 first", in, tls(classify.VersionTLS12, no), KindNotTLS13, ""},
+		{"TLS 1.2 with a certificate", in, tls(classify.VersionTLS12, yes), KindNotTLS13, ""},
+		{"TLS 1.3 without a certificate", in, tls(classify.VersionTLS13, no), KindNoMTLS, ""},
+		{"TLS 1.3, certificate unknown: no proof", in, tls(classify.VersionTLS13, unknown), "", ""},
+		{"TLS 1.3 mutual", in, tls(classify.VersionTLS13, yes), "", ""},
+		{"outside the scopes", out, tls(classify.VersionTLS12, no), "", ""},
+		{"client namespace in require_tls13, server not in require_mtls", fromPayments, tls(classify.VersionTLS13, no), "", ""},
+		{"client namespace in require_tls13", fromPayments, tls(classify.VersionTLS12, no), KindNotTLS13, ""},
+		{"exempt from mutual TLS", scrape, tls(classify.VersionTLS13, no), "", "metrics scraper"},
+		{"exempt from mutual TLS, not from TLS 1.3", scrape, tls(classify.VersionTLS12, no), KindNotTLS13, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			kind, x := p.Judge(tt.ends, tt.v, time.Now())
+			if kind != tt.kind {
+				t.Errorf("kind %q, want %q", kind, tt.kind)
+			}
+			if (x == nil) != (tt.exemptBy == "") || (x != nil && !strings.HasPrefix(x.Reason, tt.exemptBy)) {
+				t.Errorf("exemption %+v, want %q", x, tt.exemptBy)
+			}
+		})
 	}
 }

@@ -24,10 +24,16 @@ var DefaultInternal = []netip.Prefix{
 const (
 	KindPlaintext = "plaintext"
 	KindLegacyTLS = "legacy_tls"
+	// KindNotTLS13 is TLS below 1.3 where require_tls13 applies.
+	KindNotTLS13 = "not_tls13"
+	// KindNoMTLS is TLS whose client proved it sent no certificate where
+	// require_mtls applies.
+	KindNoMTLS = "no_mtls"
 )
 
-// Kinds lists every violation kind.
-var Kinds = []string{KindPlaintext, KindLegacyTLS}
+// Kinds lists every violation kind, most severe first: a flow that breaks several
+// rules is counted under the first of them that is not exempt.
+var Kinds = []string{KindPlaintext, KindLegacyTLS, KindNotTLS13, KindNoMTLS}
 
 // Defaults of the config file's fields.
 const (
@@ -45,6 +51,11 @@ type Policy struct {
 	MinVersion   classify.Version // TLS below this is legacy
 	// Exemptions are pairs that are not violations, each with its reason.
 	Exemptions []Exemption
+	// RequireTLS13 and RequireMTLS are where internal TLS must be TLS 1.3, and
+	// mutual: a flow in any of their scopes that is not is a KindNotTLS13 or
+	// KindNoMTLS violation.
+	RequireTLS13 []Scope
+	RequireMTLS  []Scope
 	// AlertKinds are the violation kinds that alert (KindPlaintext, KindLegacyTLS).
 	AlertKinds []string
 	// AlertLabels are static labels put on every alert (severity, team, ...).
@@ -80,6 +91,8 @@ func (p *Policy) Clone() *Policy {
 	c.PodCIDRs = slices.Clone(p.PodCIDRs)
 	c.ServiceCIDRs = slices.Clone(p.ServiceCIDRs)
 	c.Exemptions = slices.Clone(p.Exemptions)
+	c.RequireTLS13 = slices.Clone(p.RequireTLS13)
+	c.RequireMTLS = slices.Clone(p.RequireMTLS)
 	c.AlertKinds = slices.Clone(p.AlertKinds)
 	c.AlertLabels = maps.Clone(p.AlertLabels)
 	return &c
@@ -134,27 +147,96 @@ type Ends struct {
 }
 
 // Judge returns the kind of violation a flow between these ends with this verdict is
-// at time at, or "" when it is none: not internal (both ends must be), not a
-// violation, or exempt. When an exemption in force matches, it is returned with "".
+// at time at, or "" when it is none: not internal (both ends must be), local to its
+// host or pod (see hostLocal), not a violation, or exempt. A flow may break several rules (TLS 1.2 without a client
+// certificate where both TLS 1.3 and mutual TLS are required); it is judged by the
+// most severe kind (the order of Kinds) that no exemption waives. When exemptions
+// waived every kind it broke, the first one that did is returned with "".
 func (p *Policy) Judge(e Ends, v *classify.Verdict, at time.Time) (kind string, exempt *Exemption) {
-	if !p.IsInternal(e.Client) || !p.IsInternal(e.Server) {
+	if !p.IsInternal(e.Client) || !p.IsInternal(e.Server) || hostLocal(e) {
 		return "", nil
 	}
-	kind = p.Violation(v)
-	if kind == "" {
-		return "", nil
-	}
-	for i := range p.Exemptions {
-		x := &p.Exemptions[i]
-		if x.Matches(e, kind, at) {
-			return "", x
+	var kinds [4]string
+	for _, k := range p.broken(e, v, kinds[:0]) {
+		x := p.exemption(e, k, at)
+		if x == nil {
+			return k, nil
+		}
+		if exempt == nil {
+			exempt = x
 		}
 	}
-	return kind, nil
+	return "", exempt
+}
+
+// hostLocal reports whether a flow never left its host or pod: an end on loopback (an
+// application and its mesh sidecar: Istio's inbound leg comes from 127.0.0.6), or
+// both ends on one address (a pod talking to itself, its sidecar to its own pod IP).
+// Such a flow is never a violation, whatever the internal ranges say.
+func hostLocal(e Ends) bool {
+	c, s := e.Client.Unmap(), e.Server.Unmap()
+	return c.IsLoopback() || s.IsLoopback() || c == s
+}
+
+// broken appends to dst the kinds of rule a flow breaks, most severe first.
+func (p *Policy) broken(e Ends, v *classify.Verdict, dst []string) []string {
+	if k := p.Violation(v); k != "" {
+		dst = append(dst, k)
+	}
+	if v.Class != classify.ClassTLS {
+		return dst
+	}
+	if v.Version != 0 && rank(v.Version) < rank(classify.VersionTLS13) && inScope(p.RequireTLS13, e) {
+		dst = append(dst, KindNotTLS13)
+	}
+	if v.ClientCert == classify.AnswerNo && inScope(p.RequireMTLS, e) {
+		dst = append(dst, KindNoMTLS)
+	}
+	return dst
+}
+
+// exemption returns the first exemption in force that waives kind for these ends.
+func (p *Policy) exemption(e Ends, kind string, at time.Time) *Exemption {
+	for i := range p.Exemptions {
+		if x := &p.Exemptions[i]; x.Matches(e, kind, at) {
+			return x
+		}
+	}
+	return nil
+}
+
+// inScope reports whether any of the scopes holds the ends.
+func inScope(scopes []Scope, e Ends) bool {
+	for i := range scopes {
+		if scopes[i].Matches(e) {
+			return true
+		}
+	}
+	return false
 }
 
 // Alerts reports whether violations of kind alert.
 func (p *Policy) Alerts(kind string) bool { return slices.Contains(p.AlertKinds, kind) }
+
+// ClientAllowsLegacy answers whether the client of a flow offered a version below the
+// minimum: yes when one of its listed versions is, or when its hello's version (the
+// highest it accepts) is; no when it listed its versions and none is; unknown when
+// only its highest version is known and that is not below (it may accept lower
+// ones) or no ClientHello was seen.
+func (p *Policy) ClientAllowsLegacy(v *classify.Verdict) classify.Answer {
+	if len(v.OfferedVersions) == 0 {
+		return classify.AnswerUnknown
+	}
+	for _, o := range v.OfferedVersions {
+		if rank(o) < rank(p.MinVersion) {
+			return classify.AnswerYes
+		}
+	}
+	if !v.OfferedVersionsListed {
+		return classify.AnswerUnknown
+	}
+	return classify.AnswerNo
+}
 
 // rank orders versions: SSL 2 below SSL 3 below TLS 1.0 …, drafts as TLS 1.3.
 func rank(v classify.Version) int {

@@ -41,7 +41,7 @@ type Flow struct {
 	JA4Raw            string    `json:"ja4_r,omitempty"`       // FoxIO's JA4_r, with --raw-fingerprints
 	Resumed           bool      `json:"resumed"`
 	HRR               bool      `json:"hrr"`
-	ClientCert        bool      `json:"client_cert"`
+	ClientCert        *bool     `json:"client_cert"` // null when a TLS flow's bytes do not tell
 	ECH               bool      `json:"ech"`
 	PostQuantum       bool      `json:"post_quantum"`
 	Heartbeat         bool      `json:"heartbeat,omitempty"`
@@ -66,7 +66,31 @@ type Flow struct {
 	ParseError        string    `json:"parse_error,omitempty"`
 	Violation         string    `json:"violation,omitempty"`
 	Exempt            string    `json:"exempt,omitempty"` // reason of the exemption that waived a violation
-	pairKey           pairKey
+
+	// ClientCert above is whether the client sent a certificate: true, false, or
+	// null when the bytes do not tell (a TLS flow only; a flow without TLS carries
+	// none). ClientCertRequested is whether the server asked for one, the same way.
+	// ClientAuthEvidence says how ClientCert is known: "certificate_message" (TLS
+	// 1.2 and earlier, in clear) or "tls13_flight_size"; "" when it is not.
+	ClientCertRequested *bool  `json:"client_cert_requested"`
+	ClientAuthEvidence  string `json:"client_auth_evidence"`
+
+	// Fallback evidence. OfferedVersions are the versions the client offered (its
+	// supported_versions; before TLS 1.3 only its hello's version, the highest it
+	// accepts). ClientAllowsLegacy is whether it offered one below the policy
+	// minimum: null when only the highest is known and it is not below. The
+	// others are true on evidence only: the client offered TLS 1.3 and the server
+	// chose older, the hello carried TLS_FALLBACK_SCSV.
+	OfferedVersions    []string `json:"offered_versions"`
+	ClientAllowsLegacy *bool    `json:"client_allows_legacy"`
+	ServerLacksTLS13   bool     `json:"server_lacks_tls13"`
+	FallbackSCSV       bool     `json:"fallback_scsv"`
+
+	// Mesh names the service mesh whose proxy opened the connection ("istio",
+	// "linkerd", "consul"), "" when none is recognised.
+	Mesh string `json:"mesh"`
+
+	pairKey pairKey
 }
 
 // CertJSON is the server certificate's clear-text identity (TLS 1.2 and earlier).
@@ -217,7 +241,7 @@ func (b *Builder) Add(r *flow.Record) {
 		JA4Raw:            v.JA4Raw,
 		Resumed:           v.Resumed,
 		HRR:               v.HRR,
-		ClientCert:        v.ClientCert,
+		ClientCert:        clientAnswer(v, v.ClientCert),
 		ECH:               v.ECH,
 		PostQuantum:       v.PQ,
 		Heartbeat:         v.Heartbeat,
@@ -232,6 +256,13 @@ func (b *Builder) Add(r *flow.Record) {
 	if f.ALPN == nil {
 		f.ALPN = []string{}
 	}
+	f.ClientCertRequested, f.ClientAuthEvidence = clientAnswer(v, v.ClientCertRequested), v.ClientAuthEvidence
+	f.OfferedVersions = make([]string, len(v.OfferedVersions))
+	for i, ov := range v.OfferedVersions {
+		f.OfferedVersions[i] = ov.String()
+	}
+	f.ClientAllowsLegacy = answerJSON(b.pol.ClientAllowsLegacy(v))
+	f.ServerLacksTLS13, f.FallbackSCSV, f.Mesh = v.ServerLacksTLS13, v.FallbackSCSV, v.Mesh
 	if v.Cipher != 0 {
 		f.Cipher = classify.CipherSuiteName(v.Cipher)
 	}
@@ -293,6 +324,25 @@ func hostOf(s string, ap netip.AddrPort) string {
 		return ap.Addr().String()
 	}
 	return strings.TrimSuffix(strings.TrimPrefix(s[:i], "["), "]")
+}
+
+// clientAnswer spells a client-authentication answer for JSON: false for a flow
+// without TLS (no certificate can cross), null when a TLS flow's bytes do not tell.
+func clientAnswer(v *classify.Verdict, a classify.Answer) *bool {
+	if v.Class != classify.ClassTLS {
+		no := false
+		return &no
+	}
+	return answerJSON(a)
+}
+
+// answerJSON spells an answer as true, false or null.
+func answerJSON(a classify.Answer) *bool {
+	if !a.Known() {
+		return nil
+	}
+	yes := a.Yes()
+	return &yes
 }
 
 // detailIfDifferent spells a version's draft or variant when String hides it.

@@ -102,8 +102,8 @@ func TestWriteFormats(t *testing.T) {
 func TestExemptionsWaiveViolations(t *testing.T) {
 	pol := policy.Default()
 	pol.Exemptions = []policy.Exemption{
-		{Reason: "redis sidecar on loopback-only network", ServerCIDR: netip.MustParsePrefix("10.0.0.2/32"), ServerPort: 6379},
-		{Reason: "expired", ServerPort: 80, Expires: time.Now().Add(-time.Hour)},
+		{Reason: "redis sidecar on loopback-only network", Scope: policy.Scope{ServerCIDR: netip.MustParsePrefix("10.0.0.2/32"), ServerPort: 6379}},
+		{Reason: "expired", Scope: policy.Scope{ServerPort: 80}, Expires: time.Now().Add(-time.Hour)},
 	}
 	b := NewBuilder(pol, nil)
 	plain := classify.Verdict{Class: classify.ClassPlaintext}

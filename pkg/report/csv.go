@@ -54,7 +54,7 @@ var csvColumns = []csvColumn{
 	{"ja4_r", func(f *Flow) string { return f.JA4Raw }},
 	{"resumed", func(f *Flow) string { return strconv.FormatBool(f.Resumed) }},
 	{"hrr", func(f *Flow) string { return strconv.FormatBool(f.HRR) }},
-	{"client_cert", func(f *Flow) string { return strconv.FormatBool(f.ClientCert) }},
+	{"client_cert", func(f *Flow) string { return csvBool(f.ClientCert) }},
 	{"ech", func(f *Flow) string { return strconv.FormatBool(f.ECH) }},
 	{"post_quantum", func(f *Flow) string { return strconv.FormatBool(f.PostQuantum) }},
 	{"heartbeat", func(f *Flow) string { return strconv.FormatBool(f.Heartbeat) }},
@@ -81,9 +81,24 @@ var csvColumns = []csvColumn{
 	{"parse_error", func(f *Flow) string { return f.ParseError }},
 	{"violation", func(f *Flow) string { return f.Violation }},
 	{"exempt", func(f *Flow) string { return f.Exempt }},
+	{"client_cert_requested", func(f *Flow) string { return csvBool(f.ClientCertRequested) }},
+	{"client_auth_evidence", func(f *Flow) string { return f.ClientAuthEvidence }},
+	{"offered_versions", func(f *Flow) string { return strings.Join(f.OfferedVersions, ",") }},
+	{"client_allows_legacy", func(f *Flow) string { return csvBool(f.ClientAllowsLegacy) }},
+	{"server_lacks_tls13", func(f *Flow) string { return strconv.FormatBool(f.ServerLacksTLS13) }},
+	{"fallback_scsv", func(f *Flow) string { return strconv.FormatBool(f.FallbackSCSV) }},
+	{"mesh", func(f *Flow) string { return f.Mesh }},
 }
 
 func csvTime(t time.Time) string { return t.Format(time.RFC3339Nano) }
+
+// csvBool spells a yes/no/unknown field: true, false, or empty when unknown.
+func csvBool(b *bool) string {
+	if b == nil {
+		return ""
+	}
+	return strconv.FormatBool(*b)
+}
 
 func certField(f *Flow, field func(*CertJSON) string) string {
 	if f.ServerCert == nil {

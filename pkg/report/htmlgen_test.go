@@ -44,7 +44,7 @@ func generatedAudit(t testing.TB, workloads int) (*Audit, *Sampler) {
 			case k == 1 && i%10 == 0:
 				v = classify.Verdict{Class: classify.ClassPlaintext, App: classify.AppHTTP}
 			case k == 2 && i%17 == 0:
-				v = classify.Verdict{Class: classify.ClassTLS, Version: classify.VersionTLS10, ClientCert: true}
+				v = classify.Verdict{Class: classify.ClassTLS, Version: classify.VersionTLS10, ClientCert: classify.AnswerYes}
 			case k == 3 && i%13 == 0:
 				v = classify.Verdict{Reason: classify.ReasonMidstream}
 			}

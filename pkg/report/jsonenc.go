@@ -163,6 +163,16 @@ func (o *objectWriter) boolOmit(k string, v bool) {
 	}
 }
 
+// optBool writes a *bool member: null when nil.
+func (o *objectWriter) optBool(k string, v *bool) {
+	if v == nil {
+		o.key(k)
+		o.b = append(o.b, "null"...)
+		return
+	}
+	o.boolean(k, *v)
+}
+
 func (o *objectWriter) uint(k string, v uint64) {
 	o.key(k)
 	o.b = strconv.AppendUint(o.b, v, 10)
@@ -232,7 +242,7 @@ func appendFlowJSON(b []byte, f *Flow, l layout) []byte {
 	o.strOmit("ja4_r", f.JA4Raw)
 	o.boolean("resumed", f.Resumed)
 	o.boolean("hrr", f.HRR)
-	o.boolean("client_cert", f.ClientCert)
+	o.optBool("client_cert", f.ClientCert)
 	o.boolean("ech", f.ECH)
 	o.boolean("post_quantum", f.PostQuantum)
 	o.boolOmit("heartbeat", f.Heartbeat)
@@ -263,5 +273,12 @@ func appendFlowJSON(b []byte, f *Flow, l layout) []byte {
 	o.strOmit("parse_error", f.ParseError)
 	o.strOmit("violation", f.Violation)
 	o.strOmit("exempt", f.Exempt)
+	o.optBool("client_cert_requested", f.ClientCertRequested)
+	o.str("client_auth_evidence", f.ClientAuthEvidence)
+	o.strings("offered_versions", f.OfferedVersions)
+	o.optBool("client_allows_legacy", f.ClientAllowsLegacy)
+	o.boolean("server_lacks_tls13", f.ServerLacksTLS13)
+	o.boolean("fallback_scsv", f.FallbackSCSV)
+	o.str("mesh", f.Mesh)
 	return o.close()
 }

@@ -20,7 +20,7 @@ import (
 const hostile = "a\"b\\c\x00\x01\x1f\x7f\b\f\n\r\t<script>&amp;\u2028\u2029é日本\xff\xc3(\xed\xa0\x80"
 
 // filledFlow sets every field of a Flow, through reflection so that a field added
-// later is filled too, to s, true, n, a time, a list and a certificate.
+// later is filled too, to s, true, n, an answer, a time, a list and a certificate.
 func filledFlow(s string, n uint64) Flow {
 	var f Flow
 	v := reflect.ValueOf(&f).Elem()
@@ -34,6 +34,9 @@ func filledFlow(s string, n uint64) Flow {
 			fv.SetString(s + v.Type().Field(i).Name)
 		case bool:
 			fv.SetBool(true)
+		case *bool: // a yes/no/unknown answer; nil (null) is the zero Flow's
+			b := n%2 == 1
+			fv.Set(reflect.ValueOf(&b))
 		case uint64:
 			fv.SetUint(n)
 		case time.Time:

@@ -369,6 +369,33 @@ def decrypted_alpn(path, targs, keylog):
     return out
 
 
+def decrypted_client_auth(path, targs, keylog, server_ports):
+    """Per tcp stream, whether the client sent a certificate and whether the server
+    asked for one, from the handshake messages themselves: in clear up to TLS 1.2,
+    decrypted with the key log for TLS 1.3. The answers tlsaudit infers from record
+    sizes are checked against these."""
+    if not keylog or not os.path.exists(keylog):
+        raise Fail("client_auth needs the key log %r" % keylog)
+    cmd = ["tshark", "-r", path, "-n", "-o", "tls.keylog_file:" + keylog, "-Y", "tls.handshake.type",
+           "-T", "fields", "-E", "occurrence=a", "-E", "aggregator=|", "-e", "tcp.stream", "-e", "tcp.dstport",
+           "-e", "tls.handshake.type", "-e", "tls.handshake.certificates_length"]
+    cmd += targs
+    out = {}
+    for line in run(cmd).splitlines():
+        sid, dport, types, lens = (line.split("\t") + ["", "", "", ""])[:4]
+        types = [t for t in types.split("|") if t]
+        cert, req = out.get(sid, (False, False))
+        to_server = dport in server_ports
+        if to_server and "11" in types:
+            # certificates_length repeats for every Certificate message in the
+            # packet; any non-empty one from the client is a certificate.
+            cert = cert or any(int(n) > 0 for n in lens.split("|") if n)
+        if not to_server and "13" in types:
+            req = True
+        out[sid] = (cert, req)
+    return out
+
+
 def capinfo(path):
     out = run(["capinfos", "-t", "-E", path])
     info = {}
@@ -416,6 +443,20 @@ def check_capture(row, pkts, verdicts, info):
             ops = [v["ovpn_opcodes"] for v in verdicts]
             if not ops or not all(OVPN_DATA & set(o["c2s"]) and OVPN_DATA & set(o["s2c"]) for o in ops):
                 errs.append("no OpenVPN data packets in both directions (tunnel not up?)")
+        elif name == "client_auth":
+            # PORT:CERT:REQ,...: what each server port's flow was set up to do
+            want = {}
+            for item in arg.split(","):
+                port, cert, req = item.split(":")
+                want[port] = (cert == "yes", req == "yes")
+            for v in verdicts:
+                port = str(v["server"][1])
+                got = v.get("client_auth")
+                if port not in want:
+                    errs.append("flow to port %s has no client_auth expectation" % port)
+                elif got != want[port]:
+                    errs.append("port %s: decrypted handshake shows (cert, requested) %s, set up for %s" % (
+                        port, got, want[port]))
         elif name == "pcapng":
             if "pcapng" not in info.get("File type", ""):
                 errs.append("file type %r is not pcapng" % info.get("File type"))
@@ -434,6 +475,9 @@ def process(row, pcaps):
     pkts, flows = analyse(path, targs)
     info = capinfo(path)
     keyalpn = decrypted_alpn(path, targs, row["keylog"])
+    auth = {}
+    if any(c.startswith("client_auth=") for c in row["checks"].split()):
+        auth = decrypted_client_auth(path, targs, row["keylog"], {str(e.port) for e in expects})
     verdicts, errs, out = [], [], []
     for f in flows:
         v = derive(f)
@@ -465,6 +509,8 @@ def process(row, pcaps):
         v["app"] = e.app
         v["tunnel"] = e.tunnel
         v["decrypted_alpn"] = keyalpn.get(f.sid) if f.proto == "tcp" else None
+        if auth:
+            v["client_auth"] = auth.get(f.sid, (False, False))
         out.append([row["file"], f.proto, endpoint(*v["client"]), endpoint(*v["server"]), v["cls"],
                     v["version"], e.app, "true" if v["starttls"] else "false", v["sni"], v["alpn"]])
     errs += check_capture(row, pkts, verdicts, info)
@@ -595,6 +641,23 @@ are not flows), in capture order, tab-separated, with this header:
   names the protocol the server really selected ("ALPN `h2` encrypted"),
   found by decrypting the recording with its TLS key log.
 
+## client-auth.tsv
+
+One row per flow of the captures recorded to test client-certificate
+inference, with the header
+
+`file  transport  client  server  client_cert  client_cert_requested`
+
+- `client_cert`: `true` when the client sent a Certificate message with at
+  least one certificate, else `false`.
+- `client_cert_requested`: `true` when the server sent a CertificateRequest.
+
+Both come from the handshake messages themselves: in clear up to TLS 1.2, and
+for TLS 1.3 from the recording decrypted with its key log (the `.keys` files
+are not kept), so they are the truth tlsaudit's size arithmetic is tested
+against, not its own answer. The recording also fails unless they match what
+each server and client were set up to do.
+
 Every row was checked while recording: the verdict derived from the packets
 must match what the script meant to record (class, TLS version, STARTTLS,
 that tshark dissects the named application protocol, flow counts, and per
@@ -647,6 +710,7 @@ def main():
             versions[k] = val
 
     tsv = ["\t".join(TSV_HEADER)]
+    auth_tsv = ["\t".join(["file", "transport", "client", "server", "client_cert", "client_cert_requested"])]
     md_rows = []
     failed = []
     for row in rows:
@@ -656,6 +720,11 @@ def main():
             failed.append(str(e))
             continue
         tsv += ["\t".join(r) for r in out]
+        for v in verdicts:
+            if "client_auth" in v:
+                cert, req = v["client_auth"]
+                auth_tsv.append("\t".join([row["file"], v["proto"], endpoint(*v["client"]), endpoint(*v["server"]),
+                                           str(cert).lower(), str(req).lower()]))
         fmt = "pcapng" if "pcapng" in info.get("File type", "") else "pcap"
         link = info.get("File encapsulation", "?")
         flows = "<br>".join(md_escape(flow_summary(v)) for v in verdicts)
@@ -684,6 +753,8 @@ def main():
     os.makedirs(a.out, exist_ok=True)
     with open(os.path.join(a.out, "expected.tsv"), "w") as fh:
         fh.write("\n".join(tsv) + "\n")
+    with open(os.path.join(a.out, "client-auth.tsv"), "w") as fh:
+        fh.write("\n".join(auth_tsv) + "\n")
     with open(os.path.join(a.out, "README.md"), "w") as fh:
         fh.write(head + "\n".join(md_rows) + "\n" + tail)
 

@@ -175,7 +175,7 @@
     ['last seen', (f) => fmtTime(f.last_seen)], ['class', (f) => f.class], ['TLS', (f) => f.tls_version],
     ['app', (f) => f.app_protocol + (f.starttls ? ' (STARTTLS)' : '')], ['SNI', (f) => f.sni], ['ALPN', (f) => (f.alpn || []).join(', ')],
     ['cipher', (f) => f.cipher], ['group', (f) => f.group], ['JA4', (f) => f.ja4],
-    ['client cert', (f) => (f.client_cert ? 'yes' : 'no')], ['bytes', (f) => fmtBytes(f.bytes)],
+    ['client cert', (f) => (f.client_cert === null || f.client_cert === undefined ? 'unknown' : f.client_cert ? 'yes' : 'no')], ['bytes', (f) => fmtBytes(f.bytes)],
     ['violation', (f) => (f.violation || '') + (f.exempt ? ' (exempt: ' + f.exempt + ')' : '')], ['reason', (f) => f.reason],
   ];
   let selectedRow = null;

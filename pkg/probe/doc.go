@@ -1,0 +1,12 @@
+// Package probe checks chosen TLS servers actively, for what passive capture cannot
+// prove: which protocol versions a server accepts (one handshake per version), the
+// cipher suite it picks at each, whether it asks for or requires a client certificate,
+// and its leaf certificate's names and expiry.
+//
+// Run probes targets concurrently, bounded by Options.Concurrency, with a timeout per
+// target and an optional rate limit on handshakes. A target that cannot be reached or
+// does not speak TLS gets an error in its own Result; Run itself does not fail. Probes
+// use Go's crypto/tls client, so versions it cannot speak (SSL 3.0, SSL 2.0) are not
+// probed and TLS_FALLBACK_SCSV is not sent. SMTP and PostgreSQL targets are upgraded
+// with STARTTLS first.
+package probe

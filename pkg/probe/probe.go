@@ -1,0 +1,274 @@
+package probe
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"time"
+)
+
+// Options bound a probe run. Zero fields take the defaults named.
+type Options struct {
+	// Timeout bounds all the handshakes of one target together (default 10s).
+	Timeout time.Duration
+	// Concurrency is how many targets are probed at once (default 8).
+	Concurrency int
+	// Rate limits the handshakes started per second over the whole run; 0 means no
+	// limit.
+	Rate float64
+}
+
+// Result is what one target showed.
+type Result struct {
+	Target string `json:"target"`
+	// Error says why the target could not be probed: unreachable, or no version
+	// accepted (for instance, not a TLS server). Versions still lists each attempt.
+	Error    string          `json:"error,omitempty"`
+	Versions []VersionResult `json:"versions"`
+	// ClientCert is what the server does about client certificates at the highest
+	// version it accepted: "not_requested", "optional" (asked for, the handshake
+	// went on without one), "required" (refused without one), or "unknown".
+	ClientCert string       `json:"client_cert"`
+	Leaf       *Certificate `json:"leaf_certificate,omitempty"`
+}
+
+// VersionResult is one handshake attempt at a single version.
+type VersionResult struct {
+	Version  string `json:"version"`
+	Accepted bool   `json:"accepted"`
+	Cipher   string `json:"cipher,omitempty"`
+	Error    string `json:"error,omitempty"`
+}
+
+// Certificate is the leaf certificate the server presented.
+type Certificate struct {
+	Subject     string    `json:"subject"`
+	DNSNames    []string  `json:"dns_names"`
+	IPAddresses []string  `json:"ip_addresses"`
+	NotAfter    time.Time `json:"not_after"`
+	Expired     bool      `json:"expired"`
+}
+
+// Client-certificate answers of Result.ClientCert.
+const (
+	ClientCertNotRequested = "not_requested"
+	ClientCertOptional     = "optional"
+	ClientCertRequired     = "required"
+	ClientCertUnknown      = "unknown"
+)
+
+// versions are probed newest first; the first accepted one answers ClientCert.
+var versions = []struct {
+	id   uint16
+	name string
+}{
+	{tls.VersionTLS13, "TLS1.3"}, {tls.VersionTLS12, "TLS1.2"}, {tls.VersionTLS11, "TLS1.1"}, {tls.VersionTLS10, "TLS1.0"},
+}
+
+// allSuites offers every suite crypto/tls implements, insecure ones included: a
+// server that accepts only those is what a probe is for.
+var allSuites = func() []uint16 {
+	var ids []uint16
+	for _, s := range append(tls.CipherSuites(), tls.InsecureCipherSuites()...) {
+		ids = append(ids, s.ID)
+	}
+	return ids
+}()
+
+// Run probes every target ("host:port", or "smtp://host:port" and
+// "postgres://host:port" to upgrade with STARTTLS first) and returns their results in
+// the order given.
+func Run(ctx context.Context, targets []string, opt Options) []Result {
+	if opt.Timeout <= 0 {
+		opt.Timeout = 10 * time.Second
+	}
+	if opt.Concurrency <= 0 {
+		opt.Concurrency = 8
+	}
+	p := &prober{opt: opt}
+	if opt.Rate > 0 {
+		p.tick = time.NewTicker(time.Duration(float64(time.Second) / opt.Rate))
+		defer p.tick.Stop()
+	}
+	results := make([]Result, len(targets))
+	sem := make(chan struct{}, opt.Concurrency)
+	var wg sync.WaitGroup
+	for i, t := range targets {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			results[i] = p.target(ctx, t)
+		}()
+	}
+	wg.Wait()
+	return results
+}
+
+type prober struct {
+	opt  Options
+	tick *time.Ticker
+}
+
+// wait holds a handshake back for the rate limit; it reports false when ctx ended.
+func (p *prober) wait(ctx context.Context) bool {
+	if p.tick == nil {
+		return ctx.Err() == nil
+	}
+	select {
+	case <-p.tick.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+func (p *prober) target(ctx context.Context, target string) Result {
+	r := Result{Target: target, Versions: []VersionResult{}, ClientCert: ClientCertUnknown}
+	proto, addr, err := parseTarget(target)
+	if err != nil {
+		r.Error = fmt.Sprintf("bad target: %v", err)
+		return r
+	}
+	host, _, _ := net.SplitHostPort(addr)
+	ctx, cancel := context.WithTimeout(ctx, p.opt.Timeout)
+	defer cancel()
+	var firstErr error
+	accepted := false
+	for _, v := range versions {
+		if !p.wait(ctx) {
+			r.Error = "timeout before every version was tried"
+			break
+		}
+		h, err := handshake(ctx, addr, host, proto, v.id)
+		vr := VersionResult{Version: v.name}
+		if err != nil {
+			var op *net.OpError
+			if errors.As(err, &op) && op.Op == "dial" {
+				r.Error = err.Error() // "dial tcp ADDR: connect: connection refused"
+				return r              // unreachable: the other versions would say the same
+			}
+			vr.Error = err.Error()
+			if firstErr == nil {
+				firstErr = err
+			}
+			r.Versions = append(r.Versions, vr)
+			continue
+		}
+		vr.Accepted = true
+		if h.cipher != 0 {
+			vr.Cipher = tls.CipherSuiteName(h.cipher)
+		}
+		r.Versions = append(r.Versions, vr)
+		if !accepted {
+			accepted = true
+			r.Leaf, r.ClientCert = h.leaf, h.clientCert
+		}
+	}
+	if !accepted && r.Error == "" {
+		r.Error = fmt.Sprintf("no TLS version accepted: %v", firstErr)
+	}
+	return r
+}
+
+// shook is what one accepted handshake showed.
+type shook struct {
+	cipher     uint16
+	leaf       *Certificate
+	clientCert string
+}
+
+// refusalWait is how long a TLS 1.3 client waits, after its handshake completed,
+// for the server to refuse a missing certificate: in TLS 1.3 the server judges the
+// client's certificate after the client already considers the handshake done.
+const refusalWait = 500 * time.Millisecond
+
+// handshake connects, upgrades with proto when it names one, and shakes hands at
+// exactly one version, offering no client certificate but noting whether one was
+// asked for.
+func handshake(ctx context.Context, addr, host, proto string, version uint16) (*shook, error) {
+	var d net.Dialer
+	raw, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	defer raw.Close()
+	if dl, ok := ctx.Deadline(); ok {
+		raw.SetDeadline(dl)
+	}
+	if err := startTLS(raw, proto); err != nil {
+		return nil, fmt.Errorf("%s: %w", proto, err)
+	}
+	requested := false
+	cfg := &tls.Config{
+		MinVersion: version, MaxVersion: version, CipherSuites: allSuites,
+		InsecureSkipVerify: true, // the probe reports the certificate; it does not trust it
+		GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
+			requested = true
+			return &tls.Certificate{}, nil
+		},
+	}
+	if net.ParseIP(host) == nil {
+		cfg.ServerName = host
+	}
+	c := tls.Client(raw, cfg)
+	err = c.HandshakeContext(ctx)
+	if err != nil && !(requested && refusedForCertificate(err)) {
+		return nil, err
+	}
+	// A server that refused the handshake for want of a client certificate still
+	// accepted the version: it got as far as asking for one.
+	st := c.ConnectionState()
+	h := &shook{cipher: st.CipherSuite, clientCert: ClientCertNotRequested}
+	if len(st.PeerCertificates) > 0 {
+		h.leaf = leafOf(st.PeerCertificates[0])
+	}
+	if err != nil {
+		h.clientCert = ClientCertRequired
+		return h, nil
+	}
+	if requested {
+		h.clientCert = ClientCertOptional
+		if version == tls.VersionTLS13 {
+			// The refusal of a missing certificate comes as the first record.
+			raw.SetReadDeadline(time.Now().Add(refusalWait))
+			if _, err := c.Read(make([]byte, 1)); err != nil && refusedForCertificate(err) {
+				h.clientCert = ClientCertRequired
+			}
+		}
+	}
+	return h, nil
+}
+
+// refusedForCertificate reports whether err is the server's alert refusing a missing
+// client certificate: certificate_required (RFC 8446 §4.4.2.4), or the
+// bad_certificate or handshake_failure that TLS 1.2 servers send. crypto/tls reports
+// a received alert as a *net.OpError "remote error" wrapping an unexported alert
+// type, so the alert is known by its text.
+func refusedForCertificate(err error) bool {
+	var op *net.OpError
+	if !errors.As(err, &op) || op.Op != "remote error" || op.Err == nil {
+		return false
+	}
+	switch op.Err.Error() {
+	case "tls: certificate required", "tls: bad certificate", "tls: handshake failure":
+		return true
+	}
+	return false
+}
+
+func leafOf(c *x509.Certificate) *Certificate {
+	l := &Certificate{Subject: c.Subject.String(), DNSNames: c.DNSNames, NotAfter: c.NotAfter.UTC(),
+		Expired: time.Now().After(c.NotAfter), IPAddresses: []string{}}
+	if l.DNSNames == nil {
+		l.DNSNames = []string{}
+	}
+	for _, ip := range c.IPAddresses {
+		l.IPAddresses = append(l.IPAddresses, ip.String())
+	}
+	return l
+}
