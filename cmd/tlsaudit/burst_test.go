@@ -3,14 +3,13 @@ package main
 import (
 	"net"
 	"os/exec"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/rs/zerolog"
-	"github.com/vishvananda/netns"
 
+	"github.com/tlsaudit/tlsaudit/internal/netnstest"
 	"github.com/tlsaudit/tlsaudit/pkg/capture"
 	"github.com/tlsaudit/tlsaudit/pkg/flow"
 )
@@ -20,29 +19,15 @@ import (
 // namespace.
 func attachInNetns(t testing.TB, e *capture.EBPF, ns, ifname string) {
 	t.Helper()
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	orig, err := netns.Get()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer orig.Close()
-	target, err := netns.GetFromName(ns)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer target.Close()
-	if err := netns.Set(target); err != nil {
-		t.Fatal(err)
-	}
-	defer netns.Set(orig)
-	ifc, err := net.InterfaceByName(ifname)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.Attach(ifc.Index, ifname); err != nil {
-		t.Fatal(err)
-	}
+	netnstest.Do(t, ns, func() {
+		ifc, err := net.InterfaceByName(ifname)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := e.Attach(ifc.Index, ifname); err != nil {
+			t.Fatal(err)
+		}
+	})
 }
 
 // TestEBPFBurstAccounting floods the eBPF engine with 100k new flows at 100k/s (one UDP

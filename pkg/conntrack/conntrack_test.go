@@ -7,35 +7,13 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
-	"runtime"
 	"testing"
 	"time"
 
-	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
-)
 
-// inNetns runs f on a thread inside the named network namespace.
-func inNetns(t *testing.T, name string, f func()) {
-	t.Helper()
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	orig, err := netns.Get()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer orig.Close()
-	target, err := netns.GetFromName(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer target.Close()
-	if err := netns.Set(target); err != nil {
-		t.Fatal(err)
-	}
-	defer netns.Set(orig)
-	f()
-}
+	"github.com/tlsaudit/tlsaudit/internal/netnstest"
+)
 
 func run(t *testing.T, args ...string) {
 	t.Helper()
@@ -64,7 +42,7 @@ func TestLookupDNAT(t *testing.T) {
 	run(t, "ip", "netns", "exec", ns, "iptables", "-t", "nat", "-A", "OUTPUT", "-d", "10.96.0.10/32", "-p", "tcp",
 		"--dport", "80", "-j", "DNAT", "--to-destination", "127.0.0.1:18080")
 
-	inNetns(t, ns, func() {
+	netnstest.Do(t, ns, func() {
 		ln, err := net.Listen("tcp", "127.0.0.1:18080")
 		if err != nil {
 			t.Fatal(err)
