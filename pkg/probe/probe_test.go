@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"net"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -181,3 +182,86 @@ func TestProbeTargetErrors(t *testing.T) {
 		t.Errorf("the good target after the bad ones: %+v", results[3])
 	}
 }
+
+// TestProbeNginx probes nginx configured as a service usually is: ssl_protocols
+// TLSv1.2 TLSv1.3, and with ssl_verify_client optional and on. The accepted versions
+// must be those two. nginx asks for a certificate in both modes and, with "on",
+// still completes the handshake without one and refuses the request at the HTTP
+// layer (400): at the TLS layer, which is what the probe sees, both are optional.
+func TestProbeNginx(t *testing.T) {
+	if _, err := exec.LookPath("nginx"); err != nil {
+		t.Skip("nginx not installed (.ci/run installs nginx-light)")
+	}
+	if _, err := exec.LookPath("openssl"); err != nil {
+		t.Skip("openssl not installed (.ci/run installs it)")
+	}
+	dir := t.TempDir()
+	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if out, err := exec.Command("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+		"-keyout", keyFile, "-out", certFile, "-days", "2", "-subj", "/CN=api.internal",
+		"-addext", "subjectAltName=DNS:api.internal").CombinedOutput(); err != nil {
+		t.Fatalf("openssl req: %v\n%s", err, out)
+	}
+	tests := []struct {
+		name, verify string
+		clientCert   string
+	}{
+		{"no client verification", "off", ClientCertNotRequested},
+		{"ssl_verify_client optional", "optional", ClientCertOptional},
+		{"ssl_verify_client on", "on", ClientCertOptional},
+	}
+	var servers strings.Builder
+	var targets []string
+	for _, tt := range tests {
+		port := freePort(t)
+		targets = append(targets, "127.0.0.1:"+port)
+		fmt.Fprintf(&servers, `  server {
+    listen 127.0.0.1:%s ssl;
+    ssl_certificate %s;
+    ssl_certificate_key %s;
+    ssl_protocols TLSv1.2 TLSv1.3;
+    ssl_client_certificate %s;
+    ssl_verify_client %s;
+    location / { return 200 "ok\n"; }
+  }
+`, port, certFile, keyFile, certFile, tt.verify)
+	}
+	conf := filepath.Join(dir, "nginx.conf")
+	body := fmt.Sprintf(`daemon off;
+master_process off;
+pid %[1]s/nginx.pid;
+error_log %[1]s/error.log;
+events {}
+http {
+  access_log off;
+  client_body_temp_path %[1]s;
+  proxy_temp_path %[1]s;
+  fastcgi_temp_path %[1]s;
+  uwsgi_temp_path %[1]s;
+  scgi_temp_path %[1]s;
+%[2]s}
+`, dir, servers.String())
+	if err := writeFile(conf, body); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("nginx", "-c", conf, "-p", dir)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	for _, target := range targets {
+		waitListen(t, target)
+	}
+	results := Run(context.Background(), targets, Options{Timeout: 10 * time.Second, Concurrency: 3})
+	for i, tt := range tests {
+		r := results[i]
+		if got := accepted(r); !slices.Equal(got, []string{"TLS1.3", "TLS1.2"}) || r.Error != "" {
+			t.Errorf("%s: accepted %v, error %q, want TLS1.3 and TLS1.2 only (%+v)", tt.name, got, r.Error, r.Versions)
+		}
+		if r.ClientCert != tt.clientCert {
+			t.Errorf("%s: client cert %s, want %s", tt.name, r.ClientCert, tt.clientCert)
+		}
+	}
+}
+
+func writeFile(path, body string) error { return os.WriteFile(path, []byte(body), 0o644) }
