@@ -31,9 +31,9 @@ func parseTarget(t string) (proto, addr string, err error) {
 		proto, addr = "", t
 	}
 	switch proto {
-	case "", StartTLSSMTP, StartTLSPostgres, StartTLSIMAP, StartTLSPOP3, StartTLSFTP:
+	case "", StartTLSSMTP, StartTLSPostgres, StartTLSIMAP, StartTLSPOP3, StartTLSFTP, StartTLSLDAP:
 	default:
-		return "", "", fmt.Errorf("unknown protocol %q (want smtp, imap, pop3, ftp or postgres, or none)", proto)
+		return "", "", fmt.Errorf("unknown protocol %q (want smtp, imap, pop3, ftp, ldap or postgres, or none)", proto)
 	}
 	if _, _, err := net.SplitHostPort(addr); err != nil {
 		return "", "", err
@@ -57,6 +57,8 @@ func startTLS(c net.Conn, proto string) error {
 		return pop3StartTLS(c)
 	case StartTLSFTP:
 		return ftpStartTLS(c)
+	case StartTLSLDAP:
+		return ldapStartTLS(c)
 	}
 	return nil
 }

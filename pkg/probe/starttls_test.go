@@ -98,7 +98,7 @@ func TestProbePostgresRefusal(t *testing.T) {
 		c.Read(make([]byte, 8))
 		c.Write([]byte("N"))
 	})
-	r := Run(context.Background(), []string{"postgres://" + addr, "ldap://" + addr}, Options{Timeout: 5 * time.Second})
+	r := Run(context.Background(), []string{"postgres://" + addr, "xmpp://" + addr}, Options{Timeout: 5 * time.Second})
 	if !strings.Contains(r[0].Error, "server does not offer TLS") {
 		t.Errorf("refusal: %+v", r[0])
 	}
