@@ -113,6 +113,7 @@ func TestProbeTargetOfFlow(t *testing.T) {
 		{report.Flow{Transport: "tcp", Server: "10.0.0.1:110", Class: "tls", StartTLS: true, AppProtocol: "pop3"}, "pop3://10.0.0.1:110"},
 		{report.Flow{Transport: "tcp", Server: "10.0.0.1:21", Class: "tls", StartTLS: true, AppProtocol: "ftp"}, "ftp://10.0.0.1:21"},
 		{report.Flow{Transport: "tcp", Server: "10.0.0.1:389", Class: "tls", StartTLS: true, AppProtocol: "ldap"}, "ldap://10.0.0.1:389"},
+		{report.Flow{Transport: "tcp", Server: "10.0.0.1:3306", Class: "tls", StartTLS: true, AppProtocol: "mysql"}, "mysql://10.0.0.1:3306"},
 		{report.Flow{Transport: "tcp", Server: "10.0.0.1:5432", Class: "tls", StartTLS: true, AppProtocol: "postgresql"}, "postgres://10.0.0.1:5432"},
 		{report.Flow{Transport: "tcp", Server: "10.0.0.1:5222", Class: "tls", StartTLS: true, AppProtocol: "xmpp"}, ""},
 		{report.Flow{Transport: "tcp", Server: "10.0.0.1:143", Class: "plaintext", AppProtocol: "imap"}, ""},

@@ -82,7 +82,7 @@ var allSuites = func() []uint16 {
 }()
 
 // Run probes every target ("host:port", or "smtp://", "imap://", "pop3://", "ftp://",
-// "ldap://" or "postgres://" before it to upgrade with STARTTLS first) and returns their results
+// "ldap://", "mysql://" or "postgres://" before it to upgrade with STARTTLS first) and returns their results
 // in the order given.
 func Run(ctx context.Context, targets []string, opt Options) []Result {
 	if opt.Timeout <= 0 {

@@ -31,9 +31,9 @@ func parseTarget(t string) (proto, addr string, err error) {
 		proto, addr = "", t
 	}
 	switch proto {
-	case "", StartTLSSMTP, StartTLSPostgres, StartTLSIMAP, StartTLSPOP3, StartTLSFTP, StartTLSLDAP:
+	case "", StartTLSSMTP, StartTLSPostgres, StartTLSIMAP, StartTLSPOP3, StartTLSFTP, StartTLSLDAP, StartTLSMySQL:
 	default:
-		return "", "", fmt.Errorf("unknown protocol %q (want smtp, imap, pop3, ftp, ldap or postgres, or none)", proto)
+		return "", "", fmt.Errorf("unknown protocol %q (want smtp, imap, pop3, ftp, ldap, mysql or postgres, or none)", proto)
 	}
 	if _, _, err := net.SplitHostPort(addr); err != nil {
 		return "", "", err
@@ -59,6 +59,8 @@ func startTLS(c net.Conn, proto string) error {
 		return ftpStartTLS(c)
 	case StartTLSLDAP:
 		return ldapStartTLS(c)
+	case StartTLSMySQL:
+		return mysqlStartTLS(c)
 	}
 	return nil
 }
@@ -104,6 +106,19 @@ func nothingBuffered(r *bufio.Reader) error {
 		return errors.New("bytes after the reply that starts TLS")
 	}
 	return nil
+}
+
+// readBounded reads the n bytes a server announced, refusing more than max before
+// allocating anything.
+func readBounded(r io.Reader, n, max int) ([]byte, error) {
+	if n > max {
+		return nil, fmt.Errorf("message of %d bytes, more than %d", n, max)
+	}
+	b := make([]byte, n)
+	if _, err := io.ReadFull(r, b); err != nil {
+		return nil, err
+	}
+	return b, nil
 }
 
 // readLine reads one line, its CRLF included. A line longer than r's buffer is an

@@ -82,14 +82,7 @@ func readLDAPMessage(r io.Reader) ([]byte, error) {
 			length = length<<8 | int(b)
 		}
 	}
-	if length > ldapMessageMax {
-		return nil, fmt.Errorf("message of %d bytes", length)
-	}
-	body := make([]byte, length)
-	if _, err := io.ReadFull(r, body); err != nil {
-		return nil, err
-	}
-	return body, nil
+	return readBounded(r, length, ldapMessageMax)
 }
 
 // errLDAPMalformed is a response that is not the ExtendedResponse it should be.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -145,18 +146,29 @@ func FuzzLDAPStartTLSResponse(f *testing.F) {
 	f.Add(ldapResponse(0, 52, ""))
 	f.Add([]byte{ldapTagSequence, 0x84, 0, 0, 0, 10, 0x02, 1, 1, 0x78, 0x84, 0, 0, 0, 7})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		msg, err := readLDAPMessage(bytes.NewReader(b))
-		if err != nil {
-			if msg != nil {
-				t.Fatalf("error %v with a message", err)
-			}
+		msg := readFuzzed(t, readLDAPMessage, b, ldapMessageMax)
+		if msg == nil {
 			return
-		}
-		if len(msg) > ldapMessageMax {
-			t.Fatalf("message of %d bytes kept", len(msg))
 		}
 		if ldapStartTLSResult(msg) == nil && !bytes.Contains(msg, []byte{ldapTagExtendedResponse}) {
 			t.Fatalf("success without an ExtendedResponse: % x", msg)
 		}
 	})
+}
+
+// readFuzzed reads one message from fuzzed bytes with read and checks the bound: no
+// message with an error, none longer than max. It returns nil when read failed.
+func readFuzzed(t *testing.T, read func(io.Reader) ([]byte, error), b []byte, max int) []byte {
+	t.Helper()
+	msg, err := read(bytes.NewReader(b))
+	if err != nil {
+		if msg != nil {
+			t.Fatalf("error %v with a message", err)
+		}
+		return nil
+	}
+	if len(msg) > max {
+		t.Fatalf("message of %d bytes kept", len(msg))
+	}
+	return msg
 }
