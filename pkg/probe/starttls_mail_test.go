@@ -118,9 +118,8 @@ func startVsftpd(t *testing.T, settings string) string {
 	addr := "127.0.0.1:" + freePort(t)
 	_, port, _ := strings.Cut(addr, ":")
 	conf := filepath.Join(dir, "vsftpd.conf")
-	// vsftpd insists that its configuration file belongs to the user running it; the
-	// test runs as root and so does the file. Network and PID isolation and the
-	// seccomp sandbox are off so it runs in containers too.
+	// Network and PID isolation and the seccomp sandbox are off: the test needs none
+	// of them, and a container may not allow them.
 	if err := writeFile(conf, fmt.Sprintf(`listen=YES
 listen_ipv6=NO
 listen_address=127.0.0.1
