@@ -81,9 +81,9 @@ var allSuites = func() []uint16 {
 	return ids
 }()
 
-// Run probes every target ("host:port", or "smtp://", "imap://", "pop3://", "ftp://",
-// "ldap://", "mysql://" or "postgres://" before it to upgrade with STARTTLS first) and returns their results
-// in the order given.
+// Run probes every target ("host:port", or with "smtp://", "imap://", "pop3://",
+// "ftp://", "ldap://", "mysql://" or "postgres://" before it to upgrade with STARTTLS
+// first) and returns their results in the order given.
 func Run(ctx context.Context, targets []string, opt Options) []Result {
 	if opt.Timeout <= 0 {
 		opt.Timeout = 10 * time.Second

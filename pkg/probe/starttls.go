@@ -14,7 +14,7 @@ import (
 // "smtp://host:port" (SMTP STARTTLS, RFC 3207), "postgres://host:port"
 // (PostgreSQL SSLRequest), "imap://host:port" (IMAP STARTTLS, RFC 3501 §6.2.1),
 // "pop3://host:port" (POP3 STLS, RFC 2595 §4) and "ftp://host:port" (FTP AUTH TLS,
-// RFC 4217 §4).
+// RFC 4217 §4); StartTLSLDAP and StartTLSMySQL are beside their binary protocols.
 const (
 	StartTLSSMTP     = "smtp"
 	StartTLSPostgres = "postgres"
@@ -134,7 +134,7 @@ func readLine(r *bufio.Reader) (string, error) {
 	return string(b), nil
 }
 
-// maxReplyLines bounds a multi-line SMTP reply.
+// maxReplyLines bounds a multi-line reply of SMTP, IMAP or FTP.
 const maxReplyLines = 64
 
 // smtpReply reads one reply, all its lines, and checks its code. A line longer than
