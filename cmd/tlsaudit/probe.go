@@ -29,14 +29,14 @@ func probeCmd(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("probe", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	format := fs.String("format", "table", "output format: "+strings.Join(probeFormats, ", "))
-	fromReport := fs.String("from-report", "", "also probe every TLS server of this analyze --format json report")
+	fromReport := fs.String("from-report", "", "also probe every TLS server of this analyze --format json report (STARTTLS ones of SMTP, IMAP, POP3, FTP, LDAP, MySQL and PostgreSQL with their scheme)")
 	timeout := fs.Duration("timeout", 10*time.Second, "time allowed for all the handshakes of one target")
 	concurrency := fs.Int("concurrency", 8, "targets probed at once")
 	rate := fs.Float64("rate", 0, "most handshakes started per second over the run (0: no limit)")
 	failOn := fs.String("fail-on", "none", "exit 1 when a target accepts: legacy (a version below --min-tls), or none")
 	minTLS := fs.String("min-tls", "TLS1.2", "lowest acceptable TLS version")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: tlsaudit probe [flags] HOST:PORT...\n\n"+
+		fmt.Fprintf(stderr, "usage: tlsaudit probe [flags] [smtp|imap|pop3|ftp|ldap|mysql|postgres://]HOST:PORT...\n\n"+
 			"Shakes hands with each target at TLS 1.3, 1.2, 1.1 and 1.0 separately and reports the versions\n"+
 			"accepted, the cipher at each, whether a client certificate is asked for or required, and the\n"+
 			"leaf certificate. A target that cannot be reached or does not speak TLS gets its own error.\n\n"+
@@ -108,13 +108,22 @@ func probeTarget(f *report.Flow) string {
 	if !f.StartTLS {
 		return f.Server
 	}
-	switch f.AppProtocol {
-	case "smtp":
-		return probe.StartTLSSMTP + "://" + f.Server
-	case "postgresql":
-		return probe.StartTLSPostgres + "://" + f.Server
+	if scheme, ok := startTLSSchemes[f.AppProtocol]; ok {
+		return scheme + "://" + f.Server
 	}
 	return ""
+}
+
+// startTLSSchemes maps the app_protocol of a STARTTLS flow to the probe scheme that
+// upgrades it the same way.
+var startTLSSchemes = map[string]string{
+	"smtp":       probe.StartTLSSMTP,
+	"imap":       probe.StartTLSIMAP,
+	"pop3":       probe.StartTLSPOP3,
+	"ftp":        probe.StartTLSFTP,
+	"ldap":       probe.StartTLSLDAP,
+	"mysql":      probe.StartTLSMySQL,
+	"postgresql": probe.StartTLSPostgres,
 }
 
 // acceptsBelow reports whether a target accepted a version older than min.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/tlsaudit/tlsaudit/internal/tlstest"
 	"github.com/tlsaudit/tlsaudit/pkg/probe"
+	"github.com/tlsaudit/tlsaudit/pkg/report"
 )
 
 // TestProbeCommand runs `tlsaudit probe` against Go servers on loopback: exit 1 with
@@ -26,7 +27,8 @@ func TestProbeCommand(t *testing.T) {
 	reportFile := filepath.Join(t.TempDir(), "audit.json")
 	doc := `{"summary":{},"pairs":[],"violations":[],"flows":[` +
 		`{"transport":"tcp","client":"127.0.0.1:50000","server":"` + legacy + `","class":"tls"},` +
-		`{"transport":"tcp","client":"127.0.0.1:50001","server":"127.0.0.1:80","class":"plaintext"}]}`
+		`{"transport":"tcp","client":"127.0.0.1:50001","server":"127.0.0.1:80","class":"plaintext"},` +
+		`{"transport":"tcp","client":"127.0.0.1:50002","server":"` + closed + `","class":"tls","starttls":true,"app_protocol":"imap"}]}`
 	if err := os.WriteFile(reportFile, []byte(doc), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -40,7 +42,7 @@ func TestProbeCommand(t *testing.T) {
 		{"legacy fails", []string{"--fail-on", "legacy", modern, legacy}, exitViolation, []string{modern, legacy}},
 		{"legacy allowed by --min-tls", []string{"--fail-on", "legacy", "--min-tls", "TLS1.0", legacy}, exitOK, []string{legacy}},
 		{"closed port is the target's error", []string{"--fail-on", "legacy", closed, modern}, exitOK, []string{closed, modern}},
-		{"from a report", []string{"--fail-on", "legacy", "--from-report", reportFile}, exitViolation, []string{legacy}},
+		{"from a report", []string{"--fail-on", "legacy", "--from-report", reportFile}, exitViolation, []string{legacy, "imap://" + closed}},
 		{"no targets", nil, exitError, nil},
 		{"bad format", []string{"--format", "xml", modern}, exitError, nil},
 	}
@@ -67,7 +69,7 @@ func TestProbeCommand(t *testing.T) {
 				if r.Target != tt.targets[i] {
 					t.Errorf("target %d is %s, want %s", i, r.Target, tt.targets[i])
 				}
-				if (r.Target == closed) != strings.Contains(r.Error, "refused") {
+				if strings.HasSuffix(r.Target, closed) != strings.Contains(r.Error, "refused") {
 					t.Errorf("%s: error %q", r.Target, r.Error)
 				}
 			}
@@ -93,6 +95,33 @@ func TestProbeTargetsFromRecordedCaptures(t *testing.T) {
 		}
 		if (want == "" && len(got) != 0) || (want != "" && (len(got) != 1 || got[0] != want)) {
 			t.Errorf("%s: targets %v, want %q", file, got, want)
+		}
+	}
+}
+
+// TestProbeTargetOfFlow: a STARTTLS flow becomes a target with the scheme of its
+// app_protocol; one the probe cannot upgrade, and flows that are not TLS over TCP,
+// become none.
+func TestProbeTargetOfFlow(t *testing.T) {
+	tests := []struct {
+		flow report.Flow
+		want string
+	}{
+		{report.Flow{Transport: "tcp", Server: "10.0.0.1:443", Class: "tls"}, "10.0.0.1:443"},
+		{report.Flow{Transport: "tcp", Server: "10.0.0.1:25", Class: "tls", StartTLS: true, AppProtocol: "smtp"}, "smtp://10.0.0.1:25"},
+		{report.Flow{Transport: "tcp", Server: "10.0.0.1:143", Class: "tls", StartTLS: true, AppProtocol: "imap"}, "imap://10.0.0.1:143"},
+		{report.Flow{Transport: "tcp", Server: "10.0.0.1:110", Class: "tls", StartTLS: true, AppProtocol: "pop3"}, "pop3://10.0.0.1:110"},
+		{report.Flow{Transport: "tcp", Server: "10.0.0.1:21", Class: "tls", StartTLS: true, AppProtocol: "ftp"}, "ftp://10.0.0.1:21"},
+		{report.Flow{Transport: "tcp", Server: "10.0.0.1:389", Class: "tls", StartTLS: true, AppProtocol: "ldap"}, "ldap://10.0.0.1:389"},
+		{report.Flow{Transport: "tcp", Server: "10.0.0.1:3306", Class: "tls", StartTLS: true, AppProtocol: "mysql"}, "mysql://10.0.0.1:3306"},
+		{report.Flow{Transport: "tcp", Server: "10.0.0.1:5432", Class: "tls", StartTLS: true, AppProtocol: "postgresql"}, "postgres://10.0.0.1:5432"},
+		{report.Flow{Transport: "tcp", Server: "10.0.0.1:5222", Class: "tls", StartTLS: true, AppProtocol: "xmpp"}, ""},
+		{report.Flow{Transport: "tcp", Server: "10.0.0.1:143", Class: "plaintext", AppProtocol: "imap"}, ""},
+		{report.Flow{Transport: "udp", Server: "10.0.0.1:443", Class: "tls"}, ""},
+	}
+	for _, tt := range tests {
+		if got := probeTarget(&tt.flow); got != tt.want {
+			t.Errorf("%+v: %q, want %q", tt.flow, got, tt.want)
 		}
 	}
 }

@@ -7,6 +7,7 @@
 // target and an optional rate limit on handshakes. A target that cannot be reached or
 // does not speak TLS gets an error in its own Result; Run itself does not fail. Probes
 // use Go's crypto/tls client, so versions it cannot speak (SSL 3.0, SSL 2.0) are not
-// probed and TLS_FALLBACK_SCSV is not sent. SMTP and PostgreSQL targets are upgraded
-// with STARTTLS first.
+// probed and TLS_FALLBACK_SCSV is not sent. SMTP, IMAP, POP3, FTP, LDAP,
+// MySQL and PostgreSQL targets are upgraded to TLS in their own protocol first; every line read before TLS
+// is bounded, so a hostile server cannot make a buffer grow.
 package probe

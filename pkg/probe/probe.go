@@ -6,8 +6,10 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -79,9 +81,9 @@ var allSuites = func() []uint16 {
 	return ids
 }()
 
-// Run probes every target ("host:port", or "smtp://host:port" and
-// "postgres://host:port" to upgrade with STARTTLS first) and returns their results in
-// the order given.
+// Run probes every target ("host:port", or with "smtp://", "imap://", "pop3://",
+// "ftp://", "ldap://", "mysql://" or "postgres://" before it to upgrade with STARTTLS
+// first) and returns their results in the order given.
 func Run(ctx context.Context, targets []string, opt Options) []Result {
 	if opt.Timeout <= 0 {
 		opt.Timeout = 10 * time.Second
@@ -244,12 +246,16 @@ func handshake(ctx context.Context, addr, host, proto string, version uint16) (*
 	return h, nil
 }
 
-// refusedForCertificate reports whether err is the server's alert refusing a missing
-// client certificate: certificate_required (RFC 8446 §4.4.2.4), or the
-// bad_certificate or handshake_failure that TLS 1.2 servers send. crypto/tls reports
-// a received alert as a *net.OpError "remote error" wrapping an unexported alert
-// type, so the alert is known by its text.
+// refusedForCertificate reports whether err, once the server asked for a client
+// certificate and got none, is its refusal: the alert certificate_required (RFC 8446
+// §4.4.2.4), or the bad_certificate or handshake_failure that TLS 1.2 servers send;
+// or the connection closed without an alert, as OpenLDAP's slapd with GnuTLS does
+// (TLSVerifyClient demand). crypto/tls reports a received alert as a *net.OpError
+// "remote error" wrapping an unexported alert type, so the alert is known by its text.
 func refusedForCertificate(err error) bool {
+	if errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) {
+		return true
+	}
 	var op *net.OpError
 	if !errors.As(err, &op) || op.Op != "remote error" || op.Err == nil {
 		return false

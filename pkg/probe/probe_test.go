@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -92,12 +93,7 @@ func TestProbeOpenSSLOneVersionEach(t *testing.T) {
 		t.Skip("openssl not installed (.ci/run installs it)")
 	}
 	dir := t.TempDir()
-	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	if out, err := exec.Command("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-		"-keyout", keyFile, "-out", certFile, "-days", "2", "-subj", "/CN=api.internal",
-		"-addext", "subjectAltName=DNS:api.internal").CombinedOutput(); err != nil {
-		t.Fatalf("openssl req: %v\n%s", err, out)
-	}
+	certFile, keyFile := opensslCert(t, dir, "api.internal")
 	flags := map[string][]string{
 		"TLS1.0": {"-tls1", "-cipher", "DEFAULT@SECLEVEL=0"},
 		"TLS1.1": {"-tls1_1", "-cipher", "DEFAULT@SECLEVEL=0"},
@@ -196,12 +192,7 @@ func TestProbeNginx(t *testing.T) {
 		t.Skip("openssl not installed (.ci/run installs it)")
 	}
 	dir := t.TempDir()
-	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	if out, err := exec.Command("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-		"-keyout", keyFile, "-out", certFile, "-days", "2", "-subj", "/CN=api.internal",
-		"-addext", "subjectAltName=DNS:api.internal").CombinedOutput(); err != nil {
-		t.Fatalf("openssl req: %v\n%s", err, out)
-	}
+	certFile, keyFile := opensslCert(t, dir, "api.internal")
 	tests := []struct {
 		name, verify string
 		clientCert   string
@@ -265,3 +256,46 @@ http {
 }
 
 func writeFile(path, body string) error { return os.WriteFile(path, []byte(body), 0o644) }
+
+// opensslCert writes a self-signed P-256 certificate for name (CN and DNS SAN) and its
+// key into dir and returns their paths.
+func opensslCert(t *testing.T, dir, name string) (certFile, keyFile string) {
+	t.Helper()
+	if _, err := exec.LookPath("openssl"); err != nil {
+		t.Skip("openssl not installed (.ci/run installs it)")
+	}
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if out, err := exec.Command("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+		"-keyout", keyFile, "-out", certFile, "-days", "2", "-subj", "/CN="+name,
+		"-addext", "subjectAltName=DNS:"+name).CombinedOutput(); err != nil {
+		t.Fatalf("openssl req: %v\n%s", err, out)
+	}
+	return certFile, keyFile
+}
+
+// runServer starts a server that stays in the foreground and stops it when the test
+// ends: SIGTERM, then SIGKILL after 10 s. When the test failed, the server's log file
+// (if any) is printed.
+func runServer(t *testing.T, cmd *exec.Cmd, logFile string) {
+	t.Helper()
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+		if t.Failed() {
+			log, _ := os.ReadFile(logFile)
+			t.Logf("%s output:\n%s%s", filepath.Base(cmd.Path), out.String(), log)
+		}
+	})
+}

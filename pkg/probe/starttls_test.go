@@ -81,19 +81,7 @@ func TestProbePostgresStartTLS(t *testing.T) {
 	pg := exec.Command(filepath.Join(binDir, "postgres"), "-D", data, "-p", port, "-k", dir, "-c", "listen_addresses=127.0.0.1",
 		"-c", "ssl=on", "-c", "ssl_min_protocol_version=TLSv1.2")
 	pg.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}}
-	if err := pg.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		pg.Process.Signal(os.Interrupt) // fast shutdown
-		done := make(chan struct{})
-		go func() { pg.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			pg.Process.Kill()
-		}
-	})
+	runServer(t, pg, "") // SIGTERM: with no client connected, a quick shutdown
 	waitListen(t, "127.0.0.1:"+port)
 	r := Run(context.Background(), []string{"postgres://127.0.0.1:" + port}, Options{Timeout: 20 * time.Second})[0]
 	if got := accepted(r); !slices.Equal(got, []string{"TLS1.3", "TLS1.2"}) || r.Error != "" ||
@@ -110,7 +98,7 @@ func TestProbePostgresRefusal(t *testing.T) {
 		c.Read(make([]byte, 8))
 		c.Write([]byte("N"))
 	})
-	r := Run(context.Background(), []string{"postgres://" + addr, "ldap://" + addr}, Options{Timeout: 5 * time.Second})
+	r := Run(context.Background(), []string{"postgres://" + addr, "xmpp://" + addr}, Options{Timeout: 5 * time.Second})
 	if !strings.Contains(r[0].Error, "server does not offer TLS") {
 		t.Errorf("refusal: %+v", r[0])
 	}
