@@ -22,6 +22,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/tlsaudit/tlsaudit/internal/kubetest"
+	"github.com/tlsaudit/tlsaudit/internal/nginxtest"
 	"github.com/tlsaudit/tlsaudit/internal/promtest"
 )
 
@@ -243,7 +244,7 @@ scrape_configs:
 	for _, host := range []*kubeNode{nodeB, outside} {
 		hostDir := filepath.Join(dir, host.name)
 		os.MkdirAll(hostDir, 0o755)
-		os.WriteFile(filepath.Join(hostDir, "nginx.conf"), []byte(fmt.Sprintf(nginxConf, hostDir, host.podIP, cert, key)), 0o644)
+		os.WriteFile(filepath.Join(hostDir, "nginx.conf"), []byte(nginxtest.Config(hostDir, fmt.Sprintf(nginxServers, host.podIP, cert, key))), 0o644)
 		background(t, host.ns, "nginx", "-c", filepath.Join(hostDir, "nginx.conf"), "-p", hostDir)
 		for _, p := range []string{"8080", "8443"} {
 			waitPort(t, host.ns, p)

@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tlsaudit/tlsaudit/internal/nginxtest"
 )
 
 // These tests run the real agent (`tlsaudit run`) inside a network namespace on one
@@ -136,27 +138,16 @@ func certs(t *testing.T, dir string) (cert, key string) {
 	return cert, key
 }
 
-const nginxConf = `daemon off;
-master_process off;
-pid %[1]s/nginx.pid;
-error_log %[1]s/error.log;
-events {}
-http {
-  access_log off;
-  client_body_temp_path %[1]s;
-  proxy_temp_path %[1]s;
-  fastcgi_temp_path %[1]s;
-  uwsgi_temp_path %[1]s;
-  scgi_temp_path %[1]s;
-  server { listen %[2]s:8080; location / { return 200 "plain\n"; } }
+// nginxServers are the servers of the live tests' nginx (nginxtest.Config):
+// %[1]s the address, %[2]s and %[3]s the certificate and key.
+const nginxServers = `  server { listen %[1]s:8080; location / { return 200 "plain\n"; } }
   server {
-    listen %[2]s:8443 ssl http2;
-    ssl_certificate %[3]s;
-    ssl_certificate_key %[4]s;
+    listen %[1]s:8443 ssl http2;
+    ssl_certificate %[2]s;
+    ssl_certificate_key %[3]s;
     ssl_protocols TLSv1.3;
     location / { return 200 "secret\n"; }
   }
-}
 `
 
 // waitHTTP polls url inside ns until it answers 200.
@@ -229,7 +220,7 @@ func liveCase(t *testing.T, engineArgs []string, offloads bool) {
 	// Servers.
 	background(t, tn.server, "openssl", "s_server", "-accept", tn.serverIP+":4412", "-cert", cert, "-key", key, "-tls1_2", "-quiet")
 	background(t, tn.server, "openssl", "s_server", "-accept", tn.serverIP+":4413", "-cert", cert, "-key", key, "-tls1_3", "-quiet")
-	os.WriteFile(filepath.Join(dir, "nginx.conf"), []byte(fmt.Sprintf(nginxConf, dir, tn.serverIP, cert, key)), 0o644)
+	os.WriteFile(filepath.Join(dir, "nginx.conf"), []byte(nginxtest.Config(dir, fmt.Sprintf(nginxServers, tn.serverIP, cert, key))), 0o644)
 	background(t, tn.server, "nginx", "-c", filepath.Join(dir, "nginx.conf"), "-p", dir)
 	for _, p := range []string{"4412", "4413", "8080", "8443"} {
 		waitPort(t, tn.server, p)

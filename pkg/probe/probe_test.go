@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tlsaudit/tlsaudit/internal/nginxtest"
 	"github.com/tlsaudit/tlsaudit/internal/tlstest"
 )
 
@@ -218,20 +219,7 @@ func TestProbeNginx(t *testing.T) {
 `, port, certFile, keyFile, certFile, tt.verify)
 	}
 	conf := filepath.Join(dir, "nginx.conf")
-	body := fmt.Sprintf(`daemon off;
-master_process off;
-pid %[1]s/nginx.pid;
-error_log %[1]s/error.log;
-events {}
-http {
-  access_log off;
-  client_body_temp_path %[1]s;
-  proxy_temp_path %[1]s;
-  fastcgi_temp_path %[1]s;
-  uwsgi_temp_path %[1]s;
-  scgi_temp_path %[1]s;
-%[2]s}
-`, dir, servers.String())
+	body := nginxtest.Config(dir, servers.String())
 	if err := writeFile(conf, body); err != nil {
 		t.Fatal(err)
 	}
