@@ -48,21 +48,29 @@ type Decoder struct {
 	payload gopacket.Payload
 	parsers map[gopacket.LayerType]*gopacket.DecodingLayerParser
 	decoded []gopacket.LayerType
-	stats   DecodeStats
+	// layerTypes are the layers the parsers decode, for decodeFast to know where
+	// they would go on past TCP or UDP.
+	layerTypes gopacket.LayerClassSlice
+	stats      DecodeStats
 }
 
 // NewDecoder returns a decoder for every supported link type.
 func NewDecoder() *Decoder {
 	d := &Decoder{decoded: make([]gopacket.LayerType, 0, 8)}
 	d.parsers = make(map[gopacket.LayerType]*gopacket.DecodingLayerParser)
+	// frag6 after ip6ext: it takes the Fragment header over from the skipper.
+	decoders := []gopacket.DecodingLayer{&d.eth, &d.dot1q, &d.sll, &d.sll2, &d.loop, &d.ip4, &d.ip6, &d.ip6ext, &d.frag6, &d.ah, &d.tcp, &d.udp, &d.payload,
+		&d.gre, &d.vxlan, &d.geneve, &d.gtp, &d.pppoe, &d.ppp}
+	var types []gopacket.LayerType
+	for _, dl := range decoders {
+		types = append(types, dl.CanDecode().LayerTypes()...)
+	}
+	d.layerTypes = gopacket.NewLayerClassSlice(types)
 	for _, first := range []gopacket.LayerType{
 		layers.LayerTypeEthernet, layers.LayerTypeLinuxSLL, layers.LayerTypeLinuxSLL2,
 		layers.LayerTypeLoopback, layers.LayerTypeIPv4, layers.LayerTypeIPv6, layers.LayerTypePPP,
 	} {
-		p := gopacket.NewDecodingLayerParser(first,
-			// frag6 after ip6ext: it takes the Fragment header over from the skipper.
-			&d.eth, &d.dot1q, &d.sll, &d.sll2, &d.loop, &d.ip4, &d.ip6, &d.ip6ext, &d.frag6, &d.ah, &d.tcp, &d.udp, &d.payload,
-			&d.gre, &d.vxlan, &d.geneve, &d.gtp, &d.pppoe, &d.ppp)
+		p := gopacket.NewDecodingLayerParser(first, decoders...)
 		p.IgnoreUnsupported = true
 		d.parsers[first] = p
 	}
@@ -108,6 +116,15 @@ func firstLayer(lt layers.LinkType, frame []byte) (gopacket.LayerType, bool) {
 // packet worth tracking; the reason is counted. p.Payload aliases frame.
 func (d *Decoder) Decode(lt layers.LinkType, frame []byte, ts int64, wireLen int, p *flow.Packet) bool {
 	d.stats.Frames++
+	if d.decodeFast(lt, frame, ts, p) {
+		return true
+	}
+	return d.decodeGeneral(lt, frame, ts, wireLen, p)
+}
+
+// decodeGeneral is Decode through gopacket's layers: every link type, tunnel, IPv6
+// extension header and corner case the capture may hold.
+func (d *Decoder) decodeGeneral(lt layers.LinkType, frame []byte, ts int64, wireLen int, p *flow.Packet) bool {
 	first, ok := firstLayer(lt, frame)
 	if !ok {
 		d.stats.UnknownLink++
@@ -186,20 +203,12 @@ func (d *Decoder) Decode(lt layers.LinkType, frame []byte, ts int64, wireLen int
 	if p.WireLen == 0 { // IPv4 total length 0 (TSO) or a jumbogram: take the frame's word
 		p.WireLen = wireLen
 	}
-	p.PayloadLen = len(p.Payload)
-	if ipPayloadWire >= 0 {
-		// Headers between the IP header and the payload, as captured, are whole; only
-		// the payload's tail can be missing (snapped) or extra (Ethernet padding).
-		n := ipPayloadWire - (len(ipPayload) - len(p.Payload))
-		switch {
-		case n < 0:
-			d.stats.Malformed++
-			return false
-		case n < len(p.Payload):
-			p.Payload = p.Payload[:n]
-		}
-		p.PayloadLen = n
+	n, ok := wirePayload(ipPayload, ipPayloadWire, p.Payload)
+	if !ok {
+		d.stats.Malformed++
+		return false
 	}
+	p.Payload, p.PayloadLen = p.Payload[:min(len(p.Payload), n)], n
 	d.stats.Decoded++
 	return true
 }
