@@ -44,7 +44,8 @@ type File struct {
 	f        *os.File
 	counter  *countingReader
 	br       *bufio.Reader
-	r        packetReader
+	pcap     *pcapRecords // classic pcap, read in place
+	r        packetReader // pcapng
 	ng       *pcapgo.NgReader
 	linkType layers.LinkType
 	dec      *Decoder
@@ -95,12 +96,12 @@ func OpenFile(path string, dec *Decoder) (*File, error) {
 	}
 	switch binary.BigEndian.Uint32(magic) {
 	case magicPcapMicro, magicPcapMicroSwapped, magicPcapNano, magicPcapNanoSwapped:
-		r, err := pcapgo.NewReader(c.br)
+		r, err := newPcapRecords(c.br)
 		if err != nil {
 			f.Close()
 			return nil, &FileError{Path: path, Err: fmt.Errorf("pcap header: %w", err)}
 		}
-		c.r, c.linkType = r, r.LinkType()
+		c.pcap, c.linkType = r, r.linkType
 	case magicPcapNG:
 		r, err := pcapgo.NewNgReader(c.br, pcapgo.NgReaderOptions{WantMixedLinkType: true})
 		if err != nil {
@@ -116,29 +117,28 @@ func OpenFile(path string, dec *Decoder) (*File, error) {
 }
 
 // offset is the file position of the next unread byte.
-func (c *File) offset() int64 { return c.counter.n - int64(c.br.Buffered()) }
+func (c *File) offset() int64 {
+	if c.pcap != nil {
+		return c.pcap.offset()
+	}
+	return c.counter.n - int64(c.br.Buffered())
+}
 
 // Next reads frames until one carries a TCP or UDP packet, and decodes it into p.
 // p.Payload is borrowed until the next call. It returns io.EOF at the end of the file
 // and a *FileError when the file is damaged.
 func (c *File) Next(p *flow.Packet) error {
+	if c.pcap != nil {
+		return c.nextPcap(p)
+	}
 	for {
 		c.recordStart = c.offset()
 		data, ci, err := c.r.ZeroCopyReadPacketData()
 		if err != nil {
-			if err == io.EOF {
-				return io.EOF
-			}
-			if errors.Is(err, io.ErrUnexpectedEOF) {
-				err = fmt.Errorf("truncated record: %w", err)
-			}
-			if c.gz {
-				err = fmt.Errorf("%w (offset in the decompressed stream)", err)
-			}
-			return &FileError{Path: c.path, Offset: c.recordStart, Err: err}
+			return c.fail(err)
 		}
 		lt := c.linkType
-		if c.ng != nil && len(ci.AncillaryData) > 0 {
+		if len(ci.AncillaryData) > 0 {
 			if l, ok := ci.AncillaryData[0].(layers.LinkType); ok {
 				lt = l
 			}
@@ -147,6 +147,35 @@ func (c *File) Next(p *flow.Packet) error {
 			return nil
 		}
 	}
+}
+
+// nextPcap is Next for a classic pcap file.
+func (c *File) nextPcap(p *flow.Packet) error {
+	for {
+		c.recordStart = c.pcap.offset()
+		data, ts, wireLen, err := c.pcap.next()
+		if err != nil {
+			return c.fail(err)
+		}
+		if c.dec.Decode(c.linkType, data, ts, wireLen, p) {
+			return nil
+		}
+	}
+}
+
+// fail turns an error reading the record at c.recordStart into Next's: io.EOF as it
+// is, anything else a *FileError naming the file and the record's offset.
+func (c *File) fail(err error) error {
+	if err == io.EOF {
+		return io.EOF
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		err = fmt.Errorf("truncated record: %w", err)
+	}
+	if c.gz {
+		err = fmt.Errorf("%w (offset in the decompressed stream)", err)
+	}
+	return &FileError{Path: c.path, Offset: c.recordStart, Err: err}
 }
 
 // Path returns the file's path.
