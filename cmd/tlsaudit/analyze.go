@@ -8,6 +8,7 @@ import (
 	"maps"
 	"net/netip"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -102,6 +103,7 @@ func analyze(args []string, stdout, stderr io.Writer, log zerolog.Logger) int {
 	configPath := fs.String("config", "", "policy config file, as for tlsaudit run (--internal-cidr and --min-tls override it when given)")
 	namesPath := fs.String("names", "", "static names file (YAML: ip or cidr -> namespace, workload, service)")
 	outputPath := fs.String("output", "", "write the report to this file instead of standard output")
+	workers := fs.Int("workers", runtime.GOMAXPROCS(0), "flow tables working in parallel, each on the flows a hash of their ends gives it (default: the cores available); the flow and buffer bounds are shared out among them")
 	snapshotPath := fs.String("k8s-snapshot", "", "kubectl get pods,services,endpointslices,replicasets,jobs,nodes -A -o json output: names ends by pod, workload and service (the --names file applies on top)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: tlsaudit analyze [flags] FILE...\n\nExit codes: 0 ok, 1 violations of the --fail-on kind found, 2 usage or input error.\n\nFlags:\n")
@@ -207,20 +209,18 @@ func analyze(args []string, stdout, stderr io.Writer, log zerolog.Logger) int {
 			b.Add(r)
 		}
 	}
-	table := flow.New(tcfg, sink)
+	tables := newTables(tcfg, sink, *workers)
 	dec := capture.NewDecoder()
 	var errs []string
-	var pkt flow.Packet
 	prog := newProgress(stderr, files)
 	for _, path := range files {
-		if err := capture.ReadFileProgress(path, dec, &pkt, table.Add, prog.next(path)); err != nil {
+		if err := tables.read(path, dec, prog.next(path)); err != nil {
 			log.Error().Err(err).Str("file", path).Msg("read capture")
 			errs = append(errs, err.Error())
 		}
 	}
 	prog.finish()
-	table.Flush()
-	ts, ds := table.Stats(), dec.Stats()
+	ts, ds := tables.flush(), dec.Stats()
 	audit := b.Build(files, ds.Decoded, limitsHit(ts, ds), errs)
 	warnIncomplete(log, &audit.Summary, stream != nil)
 	switch {

@@ -128,39 +128,40 @@ func (c *File) offset() int64 {
 // p.Payload is borrowed until the next call. It returns io.EOF at the end of the file
 // and a *FileError when the file is damaged.
 func (c *File) Next(p *flow.Packet) error {
-	if c.pcap != nil {
-		return c.nextPcap(p)
-	}
 	for {
-		c.recordStart = c.offset()
-		data, ci, err := c.r.ZeroCopyReadPacketData()
+		data, ts, wireLen, lt, err := c.nextRecord()
 		if err != nil {
-			return c.fail(err)
+			return err
 		}
-		lt := c.linkType
-		if len(ci.AncillaryData) > 0 {
-			if l, ok := ci.AncillaryData[0].(layers.LinkType); ok {
-				lt = l
-			}
-		}
-		if c.dec.Decode(lt, data, ci.Timestamp.UnixNano(), ci.Length, p) {
+		if c.dec.Decode(lt, data, ts, wireLen, p) {
 			return nil
 		}
 	}
 }
 
-// nextPcap is Next for a classic pcap file.
-func (c *File) nextPcap(p *flow.Packet) error {
-	for {
-		c.recordStart = c.pcap.offset()
-		data, ts, wireLen, err := c.pcap.next()
+// nextRecord returns the next record's bytes (valid until the next call), its
+// timestamp (Unix ns), its length on the wire and its link type; io.EOF at the end of
+// the file and a *FileError when the file is damaged.
+func (c *File) nextRecord() (data []byte, ts int64, wireLen int, lt layers.LinkType, err error) {
+	c.recordStart = c.offset()
+	if c.pcap != nil {
+		data, ts, wireLen, err = c.pcap.next()
 		if err != nil {
-			return c.fail(err)
+			return nil, 0, 0, 0, c.fail(err)
 		}
-		if c.dec.Decode(c.linkType, data, ts, wireLen, p) {
-			return nil
+		return data, ts, wireLen, c.linkType, nil
+	}
+	data, ci, err := c.r.ZeroCopyReadPacketData()
+	if err != nil {
+		return nil, 0, 0, 0, c.fail(err)
+	}
+	lt = c.linkType
+	if len(ci.AncillaryData) > 0 {
+		if l, ok := ci.AncillaryData[0].(layers.LinkType); ok {
+			lt = l
 		}
 	}
+	return data, ci.Timestamp.UnixNano(), ci.Length, lt, nil
 }
 
 // fail turns an error reading the record at c.recordStart into Next's: io.EOF as it
@@ -214,21 +215,36 @@ func ReadFileProgress(path string, dec *Decoder, pkt *flow.Packet, add func(*flo
 		return err
 	}
 	defer f.Close()
+	return f.each(func(data []byte, ts int64, wireLen int, lt layers.LinkType) bool {
+		if !dec.Decode(lt, data, ts, wireLen, pkt) {
+			return false
+		}
+		add(pkt)
+		return true
+	}, progress)
+}
+
+// each hands every record to take, which reports whether it made a packet of it,
+// and tells progress (when not nil) the bytes and packets read so far every few
+// thousand packets and once at the end. It returns nil at the end of the file.
+func (c *File) each(take func(data []byte, ts int64, wireLen int, lt layers.LinkType) bool, progress func(fileBytes int64, packets uint64)) error {
 	var n uint64
 	for {
-		err := f.Next(pkt)
+		data, ts, wireLen, lt, err := c.nextRecord()
 		if err != nil {
 			if progress != nil {
-				progress(f.disk.n, n)
+				progress(c.disk.n, n)
 			}
 			if err == io.EOF {
 				return nil
 			}
 			return err
 		}
-		add(pkt)
+		if !take(data, ts, wireLen, lt) {
+			continue
+		}
 		if n++; progress != nil && n%progressEvery == 0 {
-			progress(f.disk.n, n)
+			progress(c.disk.n, n)
 		}
 	}
 }

@@ -34,6 +34,10 @@ type pcapRecords struct {
 	start, end int
 	base       int64
 	eof        error // the error that ended reading, returned once the block is drained
+	// swap, when set, is called with the block when reading moves on to another one
+	// and returns that other one: records handed out of the old block stay valid for
+	// whoever holds them (ReadFileParallel's workers). Unset, the block is reused.
+	swap func(old []byte) []byte
 
 	order    binary.ByteOrder
 	fracNano int64 // nanoseconds per unit of the timestamp's fraction field
@@ -120,6 +124,9 @@ func (p *pcapRecords) need(n int) ([]byte, error) {
 		// Move the unread tail to the front (a record's start), growing the block
 		// for a record longer than it.
 		dst := p.block
+		if p.swap != nil {
+			dst = p.swap(p.block)
+		}
 		if n > len(dst) {
 			dst = make([]byte, n)
 		}

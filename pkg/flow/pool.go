@@ -12,6 +12,7 @@ const maxFreePerClass = 1024
 type bufPool struct {
 	budget int // most bytes that buffers in use may hold together
 	inUse  int
+	shared *Shared      // when set, the budget that counts, kept with other tables
 	free   [16][][]byte // by size class: minBuf << class
 	// refused counts requests the budget turned down.
 	refused uint64
@@ -35,7 +36,12 @@ func (p *bufPool) grow(old []byte, need int) []byte {
 		return nil
 	}
 	size := minBuf << c
-	if p.inUse-cap(old)+size > p.budget {
+	if p.shared != nil {
+		if !p.shared.reserveBytes(int64(size - cap(old))) {
+			p.refused++
+			return nil
+		}
+	} else if p.inUse-cap(old)+size > p.budget {
 		p.refused++
 		return nil
 	}
@@ -49,12 +55,20 @@ func (p *bufPool) grow(old []byte, need int) []byte {
 	nb = nb[:cap(nb)]
 	copy(nb, old[:cap(old)])
 	p.inUse += size
-	p.release(old)
+	p.put(old)
 	return nb[:len(old)]
 }
 
 // release returns b to the pool, wiped: payload bytes outlive their flow nowhere.
 func (p *bufPool) release(b []byte) {
+	if p.shared != nil && cap(b) > 0 {
+		p.shared.reserveBytes(-int64(cap(b)))
+	}
+	p.put(b)
+}
+
+// put is release for a buffer whose budget grow has already moved to its successor.
+func (p *bufPool) put(b []byte) {
 	if cap(b) == 0 {
 		return
 	}

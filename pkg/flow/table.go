@@ -24,6 +24,10 @@ type Config struct {
 	// RawFingerprints keeps the strings behind JA3, JA3S and JA4 in the verdicts (see
 	// classify.Input.RawFingerprints).
 	RawFingerprints bool
+	// Shared, when set, bounds the flows and buffered bytes of this table and the
+	// others given the same Shared together, in place of MaxFlows and
+	// MaxBufferedBytes.
+	Shared *Shared
 	// OnDecide, when set, is called as soon as a flow's verdict is reached, before
 	// the flow ends; the record's counters are those seen so far. Live sources use it
 	// to put the flow on the kernel's fast path and to report verdicts promptly.
@@ -58,6 +62,7 @@ func (c Config) withDefaults() Config {
 	}
 	d.OnDecide = c.OnDecide
 	d.RawFingerprints = c.RawFingerprints
+	d.Shared = c.Shared
 	return d
 }
 
@@ -76,6 +81,34 @@ type Stats struct {
 	PortReuse        uint64 // a new SYN on a finished connection's 5-tuple started a new flow
 	UnknownByReason  map[string]uint64
 	ClassifyByReason map[string]uint64
+}
+
+// Add adds o's counters to s, for the tables of one capture read by several workers.
+func (s *Stats) Add(o Stats) {
+	s.Packets += o.Packets
+	s.Flows += o.Flows
+	s.Active += o.Active
+	s.Decided += o.Decided
+	s.Evicted += o.Evicted
+	s.Expired += o.Expired
+	s.BufferRefused += o.BufferRefused
+	s.OutOfOrderDrops += o.OutOfOrderDrops
+	s.SnappedPayloads += o.SnappedPayloads
+	s.BufferedBytes += o.BufferedBytes
+	s.PortReuse += o.PortReuse
+	for _, m := range []struct {
+		dst *map[string]uint64
+		src map[string]uint64
+	}{
+		{&s.UnknownByReason, o.UnknownByReason}, {&s.ClassifyByReason, o.ClassifyByReason},
+	} {
+		if *m.dst == nil && len(m.src) > 0 {
+			*m.dst = map[string]uint64{}
+		}
+		for k, v := range m.src {
+			(*m.dst)[k] += v
+		}
+	}
 }
 
 // Table tracks bidirectional flows, reassembles the first bytes of each direction,
@@ -104,7 +137,7 @@ func New(cfg Config, sink func(*Record)) *Table {
 	return &Table{
 		cfg:   cfg,
 		flows: make(map[Key]*Flow),
-		pool:  bufPool{budget: cfg.MaxBufferedBytes},
+		pool:  bufPool{budget: cfg.MaxBufferedBytes, shared: cfg.Shared},
 		sink:  sink,
 		stats: Stats{UnknownByReason: map[string]uint64{}, ClassifyByReason: map[string]uint64{}},
 	}
@@ -146,6 +179,15 @@ func (t *Table) Add(p *Packet) {
 	}
 	k, fromA := keyOf(p)
 	f := t.flows[k]
+	if f != nil && t.timedOut(f, p.Timestamp) {
+		// Its timeout passed before this packet, whether or not a scan has come
+		// round to it: the packet starts a new flow, measured on the flow's own
+		// packets, so the same in every table that sees them, however many other
+		// flows it holds and whatever other files it read before.
+		t.stats.Expired++
+		t.finish(f)
+		f = nil
+	}
 	if f != nil && p.Proto == TCP && p.Flags&(FlagSYN|FlagACK) == FlagSYN && f.isNewConnection(p, fromA) {
 		t.stats.PortReuse++
 		t.finish(f)
@@ -203,7 +245,7 @@ func (t *Table) Flush() {
 }
 
 func (t *Table) start(k Key, p *Packet, fromA bool) *Flow {
-	if len(t.flows) >= t.cfg.MaxFlows && t.tail != nil {
+	if t.full() && t.tail != nil {
 		t.stats.Evicted++
 		t.finish(t.tail)
 	}
@@ -223,6 +265,16 @@ func (t *Table) start(k Key, p *Packet, fromA bool) *Flow {
 	t.stats.Flows++
 	t.pushHead(f)
 	return f
+}
+
+// full counts one more flow against the bound on flows and reports whether that
+// passes it. With a Shared bound the flow is counted at once, so that tables starting
+// flows at the same moment cannot all take the last place.
+func (t *Table) full() bool {
+	if t.cfg.Shared != nil {
+		return t.cfg.Shared.flows.Add(1) > t.cfg.Shared.MaxFlows
+	}
+	return len(t.flows) >= t.cfg.MaxFlows
 }
 
 // clientIsSource guesses, for a packet that starts a flow, whether its sender opened
@@ -389,6 +441,9 @@ func (t *Table) finish(f *Flow) {
 	rec := f.record()
 	t.unlink(f)
 	delete(t.flows, f.key)
+	if t.cfg.Shared != nil {
+		t.cfg.Shared.flows.Add(-1)
+	}
 	t.sink(&rec)
 	*f = Flow{}
 	t.spare = append(t.spare, f)
@@ -396,15 +451,19 @@ func (t *Table) finish(f *Flow) {
 
 // expire finishes flows idle past their timeout, oldest first.
 func (t *Table) expire() {
-	idle := t.now - int64(t.cfg.IdleTimeout)
-	closed := t.now - int64(t.cfg.ClosedTimeout)
-	for f := t.tail; f != nil; f = t.tail {
-		if f.last >= closed || (f.last >= idle && !f.closed()) {
-			return
-		}
+	for f := t.tail; f != nil && t.timedOut(f, t.now); f = t.tail {
 		t.stats.Expired++
 		t.finish(f)
 	}
+}
+
+// timedOut reports whether, at now, f has seen no packet for longer than its
+// timeout: the closed timeout once it is closed, the idle timeout otherwise.
+func (t *Table) timedOut(f *Flow, now int64) bool {
+	if f.last >= now-int64(t.cfg.ClosedTimeout) {
+		return false
+	}
+	return f.closed() || f.last < now-int64(t.cfg.IdleTimeout)
 }
 
 func (t *Table) pushHead(f *Flow) {

@@ -409,8 +409,8 @@ func (b *Builder) aggregate(f *Flow) {
 		p.Class = f.Class
 	}
 	p.Internal = p.Internal && f.Internal
-	addUnique(&p.Apps, f.AppProtocol)
-	addUnique(&p.SNIs, f.SNI)
+	addSorted(&p.Apps, f.AppProtocol)
+	addSorted(&p.SNIs, f.SNI)
 	if f.FirstSeen.Before(p.FirstSeen) {
 		p.FirstSeen = f.FirstSeen
 	}
@@ -420,7 +420,7 @@ func (b *Builder) aggregate(f *Flow) {
 	if f.Violation == "" {
 		return
 	}
-	addUnique(&p.Violations, f.Violation)
+	addSorted(&p.Violations, f.Violation)
 	vs := b.viol[f.pairKey]
 	if vs == nil {
 		vs = map[string]*Violation{}
@@ -436,13 +436,16 @@ func (b *Builder) aggregate(f *Flow) {
 		vs[f.Violation] = v
 	}
 	v.Flows++
-	if f.FirstSeen.Before(v.FirstSeen) {
-		v.FirstSeen = f.FirstSeen
+	// The sample is the earliest flow (the first of equals by name), whatever order
+	// flows finish in: several flow tables finish them in another order than one.
+	sample := f.Client + " -> " + f.Server
+	if c := f.FirstSeen.Compare(v.FirstSeen); c < 0 || (c == 0 && sample < v.Sample) {
+		v.FirstSeen, v.Sample, v.TLSVersion = f.FirstSeen, sample, f.TLSVersion
 	}
 	if f.LastSeen.After(v.LastSeen) {
 		v.LastSeen = f.LastSeen
 	}
-	if v.App == "" {
+	if f.AppProtocol != "" && (v.App == "" || f.AppProtocol < v.App) {
 		v.App = f.AppProtocol
 	}
 }
@@ -454,7 +457,10 @@ func (b *Builder) Build(files []string, packets uint64, limits map[string]uint64
 	if a.Flows == nil {
 		a.Flows = []Flow{}
 	}
-	slices.SortStableFunc(a.Flows, func(x, y Flow) int { return x.FirstSeen.Compare(y.FirstSeen) })
+	slices.SortStableFunc(a.Flows, func(x, y Flow) int {
+		return cmp.Or(x.FirstSeen.Compare(y.FirstSeen), cmp.Compare(x.Client, y.Client),
+			cmp.Compare(x.Server, y.Server), cmp.Compare(x.Transport, y.Transport))
+	})
 	s := b.summary
 	s.Files, s.Packets, s.Limits, s.Errors = files, packets, limits, errs
 	s.MinTLSVersion = b.pol.MinVersion.String()
@@ -483,16 +489,31 @@ func (b *Builder) Build(files []string, packets uint64, limits map[string]uint64
 	}
 	slices.SortFunc(a.Violations, func(x, y Violation) int {
 		return cmp.Or(cmp.Compare(x.Kind, y.Kind), cmp.Compare(x.Client, y.Client),
-			cmp.Compare(x.Server, y.Server), cmp.Compare(x.Port, y.Port))
+			cmp.Compare(x.Server, y.Server), cmp.Compare(x.Port, y.Port), cmp.Compare(x.Transport, y.Transport))
 	})
 	s.Pairs = len(a.Pairs)
 	a.Summary = s
 	return a
 }
 
-func addUnique(list *[]string, s string) {
-	if s != "" && !slices.Contains(*list, s) {
-		*list = append(*list, s)
+// maxPairNames bounds a pair's list of SNIs (and of apps and violation kinds, which
+// never come near it): a flood of flows with made-up server names to one server must
+// not grow a pair without limit.
+const maxPairNames = 32
+
+// addSorted inserts s into a sorted list of distinct names, keeping the first
+// maxPairNames in sort order: the same list whatever order the flows come in.
+func addSorted(list *[]string, s string) {
+	if s == "" {
+		return
+	}
+	i, found := slices.BinarySearch(*list, s)
+	if found || i >= maxPairNames {
+		return
+	}
+	*list = slices.Insert(*list, i, s)
+	if len(*list) > maxPairNames {
+		*list = (*list)[:maxPairNames]
 	}
 }
 

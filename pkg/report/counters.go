@@ -81,7 +81,7 @@ func FromCounters(source string, rows []CounterRow, violations []ViolationRow, m
 			continue
 		}
 		p := pairOf(v.Client, v.Server, v.Port, true)
-		addUnique(&p.Violations, v.Kind)
+		addSorted(&p.Violations, v.Kind)
 		sum.Violations[v.Kind]++
 		a.Violations = append(a.Violations, Violation{Kind: v.Kind, Client: v.Client, Server: v.Server, Port: v.Port, Flows: int(v.Flows)})
 	}
