@@ -80,12 +80,12 @@ func runAgent(args []string, stderr io.Writer) int {
 		}
 		src.MinVersion = v
 	}
-	if *checkConfig {
-		return checkConfigs(src, stderr)
-	}
 	if *probeEvery < 0 || *probeMax <= 0 || *probeTimeout <= 0 || *probeConcurrency <= 0 || *probeRate < 0 {
 		fmt.Fprintln(stderr, "tlsaudit run: --probe-interval and --probe-rate must not be negative; --probe-max-targets, --probe-timeout and --probe-concurrency must be positive")
 		return exitError
+	}
+	if *checkConfig {
+		return checkConfigs(src, stderr)
 	}
 	if len(include) == 0 {
 		include = stringList{"*"}
