@@ -65,18 +65,24 @@ func newProbeTargets(max int) *probeTargets {
 
 // saw notes the server of a counted flow when it is an internal TLS server over
 // TCP that the probe can reach (STARTTLS ones only in protocols it upgrades). A
-// nil probeTargets (no probing) notes nothing.
+// server already known only has its time moved, which allocates nothing. A nil
+// probeTargets (no probing) notes nothing.
 func (s *probeTargets) saw(r *flow.Record, pol *policy.Policy, now int64) {
 	if s == nil || r.Proto != flow.TCP || r.Verdict.Class != classify.ClassTLS || !pol.IsInternal(r.Server.Addr()) {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if v, ok := s.servers[r.Server]; ok {
+		v.last = now
+		s.servers[r.Server] = v
 		return
 	}
 	target := probe.TargetFor(r.Server.String(), r.Verdict.StartTLS, r.Verdict.App.String())
 	if target == "" {
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, ok := s.servers[r.Server]; !ok && len(s.servers) >= s.max {
+	if len(s.servers) >= s.max {
 		s.forgetOldest()
 	}
 	s.servers[r.Server] = seenServer{target: target, last: now}

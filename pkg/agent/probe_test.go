@@ -131,3 +131,20 @@ func targetsOf(rts []roundTarget) []string {
 	}
 	return out
 }
+
+// BenchmarkProbeTargetsSaw is the cost the probe adds to each decided flow of a
+// server already known: the common case, which must not allocate.
+func BenchmarkProbeTargetsSaw(b *testing.B) {
+	pol := policy.Default()
+	s := newProbeTargets(DefaultProbeMaxTargets)
+	r := testRecord("10.0.0.1:40000", "10.0.0.9:8443", time.Time{})
+	r.Verdict = classify.Verdict{Class: classify.ClassTLS, Version: classify.VersionTLS13}
+	s.saw(r, pol, 1)
+	b.ReportAllocs()
+	for i := range b.N {
+		s.saw(r, pol, int64(i))
+		if s.own(r) {
+			b.Fatal("a workload's flow taken for the probe's")
+		}
+	}
+}
