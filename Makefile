@@ -86,6 +86,7 @@ conformance:
 .PHONY: checkmetrics promtool-test
 checkmetrics:
 	promtool check metrics < pkg/export/testdata/demo-mix.prom
+	promtool check metrics < pkg/export/testdata/probe.prom
 
 # Check the alerting rules and run their promtool unit tests (deploy/prometheus/tests).
 promtool-test:

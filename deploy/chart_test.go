@@ -165,7 +165,8 @@ func TestChartLint(t *testing.T) {
 // TestChartSchemaRejects: values.schema.json refuses what the chart cannot render
 // correctly, rather than rendering it.
 func TestChartSchemaRejects(t *testing.T) {
-	for _, set := range []string{"engine=pcap", "bogus=1", "ports.metrics=0", "resources.limits=null", "image.digest=latest", "configWatchInterval=10"} {
+	for _, set := range []string{"engine=pcap", "bogus=1", "ports.metrics=0", "resources.limits=null", "image.digest=latest", "configWatchInterval=10",
+		"probe.interval=0s", "probe.interval=5", "probe.maxTargets=0", "probe.concurrency=0", "probe.rate=-1"} {
 		cmd := exec.Command(helmBin(t), "template", "tlsaudit", chartDir, "--set", set)
 		if out, err := cmd.CombinedOutput(); err == nil {
 			t.Errorf("--set %s rendered:\n%.300s", set, out)
@@ -320,6 +321,24 @@ func TestChartConfigLoads(t *testing.T) {
 	}
 	if len(c.VolumeMounts) != 1 || c.VolumeMounts[0].MountPath != "/etc/tlsaudit" || o.daemonSet[0].Spec.Template.Spec.Volumes[0].ConfigMap.Name != cm.Name {
 		t.Error("the ConfigMap is not mounted at /etc/tlsaudit")
+	}
+}
+
+// TestChartProbe: the active probe is off unless probe.enabled, and then gets every
+// bound the values give.
+func TestChartProbe(t *testing.T) {
+	hasProbe := func(args []string) bool {
+		return slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, "--probe-") })
+	}
+	if args := decodeStrict(t, render(t)).daemonSet[0].Spec.Template.Spec.Containers[0].Args; hasProbe(args) {
+		t.Errorf("probing is on by default: %v", args)
+	}
+	args := decodeStrict(t, render(t, "--set", "probe.enabled=true", "--set", "probe.interval=10m", "--set", "probe.maxTargets=64",
+		"--set-json", "probe.rate=0.5")).daemonSet[0].Spec.Template.Spec.Containers[0].Args
+	for _, want := range []string{"--probe-interval=10m", "--probe-max-targets=64", "--probe-timeout=5s", "--probe-concurrency=2", "--probe-rate=0.5"} {
+		if !slices.Contains(args, want) {
+			t.Errorf("args %v lack %s", args, want)
+		}
 	}
 }
 

@@ -167,8 +167,8 @@ func TestLiveAFPacketSkip(t *testing.T) {
 	}
 }
 
-// scrape reads the agent's metrics (on 127.0.0.1:19809 in the namespace) without
-// labels.
+// scrape reads the agent's metrics (on 127.0.0.1:19809 in the namespace): every
+// series as exposed, "name" or "name{labels}", and its value.
 func scrape(t *testing.T, ns string) map[string]float64 {
 	t.Helper()
 	out, err := exec.Command("ip", "netns", "exec", ns, "curl", "-sf", "http://127.0.0.1:19809/metrics").Output()
@@ -177,11 +177,12 @@ func scrape(t *testing.T, ns string) map[string]float64 {
 	}
 	m := map[string]float64{}
 	for _, line := range strings.Split(string(out), "\n") {
-		f := strings.Fields(line)
-		if len(f) == 2 && !strings.HasPrefix(line, "#") && !strings.Contains(f[0], "{") {
-			if v, err := strconv.ParseFloat(f[1], 64); err == nil {
-				m[f[0]] = v
-			}
+		i := strings.LastIndexByte(line, ' ')
+		if i < 0 || strings.HasPrefix(line, "#") {
+			continue
+		}
+		if v, err := strconv.ParseFloat(line[i+1:], 64); err == nil {
+			m[line[:i]] = v
 		}
 	}
 	return m

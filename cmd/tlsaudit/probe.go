@@ -105,25 +105,7 @@ func probeTarget(f *report.Flow) string {
 	if f.Class != "tls" || f.Transport != "tcp" {
 		return ""
 	}
-	if !f.StartTLS {
-		return f.Server
-	}
-	if scheme, ok := startTLSSchemes[f.AppProtocol]; ok {
-		return scheme + "://" + f.Server
-	}
-	return ""
-}
-
-// startTLSSchemes maps the app_protocol of a STARTTLS flow to the probe scheme that
-// upgrades it the same way.
-var startTLSSchemes = map[string]string{
-	"smtp":       probe.StartTLSSMTP,
-	"imap":       probe.StartTLSIMAP,
-	"pop3":       probe.StartTLSPOP3,
-	"ftp":        probe.StartTLSFTP,
-	"ldap":       probe.StartTLSLDAP,
-	"mysql":      probe.StartTLSMySQL,
-	"postgresql": probe.StartTLSPostgres,
+	return probe.TargetFor(f.Server, f.StartTLS, f.AppProtocol)
 }
 
 // acceptsBelow reports whether a target accepted a version older than min.

@@ -18,6 +18,7 @@ import (
 	"github.com/tlsaudit/tlsaudit/pkg/agent"
 	"github.com/tlsaudit/tlsaudit/pkg/capture"
 	"github.com/tlsaudit/tlsaudit/pkg/policy"
+	"github.com/tlsaudit/tlsaudit/pkg/probe"
 )
 
 // stringList is a repeatable string flag.
@@ -54,6 +55,11 @@ func runAgent(args []string, stderr io.Writer) int {
 	resend := fs.Duration("alert-resend-interval", time.Minute, "how often a firing alert is pushed again (endsAt is 4 intervals ahead)")
 	kube := fs.Bool("kubernetes", false, "name ends from the Kubernetes API (in-cluster service account) and count only the flows this node owns (NODE_NAME)")
 	kubeconfig := fs.String("kubeconfig", "", "kubeconfig file for the Kubernetes API; implies --kubernetes")
+	probeEvery := fs.Duration("probe-interval", 0, "probe the internal TLS servers seen since the last round this often (versions accepted, client certificates, leaf expiry); it connects to workloads, so 0 (default): never")
+	probeMax := fs.Int("probe-max-targets", agent.DefaultProbeMaxTargets, "most servers remembered and probed in a round (the most recently seen)")
+	probeTimeout := fs.Duration("probe-timeout", 5*time.Second, "time allowed for all the handshakes of one probed server")
+	probeConcurrency := fs.Int("probe-concurrency", 2, "servers probed at once")
+	probeRate := fs.Float64("probe-rate", 10, "most probe handshakes started per second (0: no limit)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
@@ -73,6 +79,10 @@ func runAgent(args []string, stderr io.Writer) int {
 			return exitError
 		}
 		src.MinVersion = v
+	}
+	if *probeEvery < 0 || *probeMax <= 0 || *probeTimeout <= 0 || *probeConcurrency <= 0 || *probeRate < 0 {
+		fmt.Fprintln(stderr, "tlsaudit run: --probe-interval and --probe-rate must not be negative; --probe-max-targets, --probe-timeout and --probe-concurrency must be positive")
+		return exitError
 	}
 	if *checkConfig {
 		return checkConfigs(src, stderr)
@@ -128,7 +138,9 @@ func runAgent(args []string, stderr io.Writer) int {
 		MetricsAddr:      *metricsAddr,
 		Version:          ver,
 		Revision:         rev,
-		Log:              log,
+		Probe: agent.ProbeOptions{Interval: *probeEvery, MaxTargets: *probeMax,
+			Probe: probe.Options{Timeout: *probeTimeout, Concurrency: *probeConcurrency, Rate: *probeRate}},
+		Log: log,
 	})
 	err = a.Run(ctx)
 	if cerr := eng.Close(); cerr != nil {

@@ -51,7 +51,10 @@ type Options struct {
 	Listen, MetricsAddr string
 	// Version and Revision label tlsaudit_build_info.
 	Version, Revision string
-	Log               zerolog.Logger
+	// Probe, when its Interval is set, probes the internal TLS servers the agent
+	// counted flows to, every Interval.
+	Probe ProbeOptions
+	Log   zerolog.Logger
 }
 
 // outputs are the agent's metrics and alerts: the exporter fed by the flow table,
@@ -116,6 +119,9 @@ type Agent struct {
 	alive       atomic.Int64 // Unix ns of the capture loop's last turn
 	// reloaded is the Unix ns of the last successful config load.
 	reloaded atomic.Int64
+	// probes are the servers to probe; nil when probing is off.
+	probes    *probeTargets
+	probeOpts ProbeOptions
 }
 
 // New builds an agent on opts.Config and its outputs (exporter, alerter, registry).
@@ -130,6 +136,9 @@ func New(opts Options) *Agent {
 	if af, ok := opts.Engine.(*capture.AFPacket); ok {
 		a.af = af
 		out.reg.MustRegister(skipCollector{af})
+	}
+	if opts.Probe.Interval > 0 {
+		a.probes, a.probeOpts = newProbeTargets(opts.Probe.MaxTargets), opts.Probe
 	}
 	a.cfg.Store(opts.Config)
 	a.loadedFiles, _ = opts.ConfigSource.fingerprint()
@@ -239,6 +248,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	if a.kernel != nil {
 		g.Go(func() error { return a.refreshKernelBytes(ctx) })
 	}
+	if a.probes != nil {
+		g.Go(func() error { return a.probeLoop(ctx) })
+	}
 	a.ready.Store(true)
 	a.log.Info().Msg("running")
 	return g.Wait()
@@ -263,13 +275,20 @@ func (a *Agent) captureLoop(ctx context.Context) error {
 	flog := a.log.With().Str("component", "flow").Logger()
 	var table *flow.Table
 	count := newFlowCounter(a.kube, func(k flow.Key) bool { return table.Has(k) },
-		func(r *flow.Record, own ownership) { a.logVerdict(flog, r, own) }, a.out.exp.Decided, a.out.exp.Finished)
+		func(r *flow.Record, own ownership) { a.logVerdict(flog, r, own) },
+		func(r *flow.Record) {
+			a.out.exp.Decided(r)
+			a.probes.saw(r, a.cfg.Load().Policy, time.Now().UnixNano())
+		}, a.out.exp.Finished)
 	table = flow.New(flow.Config{
 		OnDecide: func(r *flow.Record) {
 			if a.kernel != nil {
 				if err := a.kernel.MarkDecided(r.Key); err != nil {
 					flog.Warn().Err(err).Msg("mark decided")
 				}
+			}
+			if a.probes.own(r) {
+				return // the agent's own probe: neither a workload's flow nor a sighting
 			}
 			count.decided(r, time.Now().UnixNano())
 		},

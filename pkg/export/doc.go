@@ -17,5 +17,9 @@
 // Exporter and Alerter are safe for concurrent use: the capture goroutine feeds them
 // while HTTP scrapes and the Alerter's own goroutines (Run) read them. Neither owns
 // the flow table or the capture source. Label values never carry addresses, ports of
-// clients, SNI or fingerprints; those go in alert annotations and logs.
+// clients, SNI or fingerprints; those go in alert annotations and logs. The one
+// exception is the probe families (SetProbeRound): their server label is the probed
+// server's ip:port, because a probe result is about one listener, and their series
+// are bounded by the number of servers a round probes (the agent's
+// --probe-max-targets) and replaced whole by each round.
 package export

@@ -44,6 +44,7 @@ type Exporter struct {
 	reloadOK   bool
 	reloadAt   time.Time
 	build      []string
+	probes     probeState
 }
 
 type flowSeries struct {
@@ -296,6 +297,9 @@ func (e *Exporter) Describe(ch chan<- *prometheus.Desc) {
 		descTableFlows, descEvictions, descClassifyErrors, descEventsLost, descBuildInfo, descReloadOK, descReloadAt} {
 		ch <- d
 	}
+	for _, d := range probeDescs {
+		ch <- d
+	}
 }
 
 // Collect builds the metrics from the state at this moment.
@@ -332,6 +336,7 @@ func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descReloadOK, prometheus.GaugeValue, ok)
 		ch <- prometheus.MustNewConstMetric(descReloadAt, prometheus.GaugeValue, float64(e.reloadAt.UnixNano())/1e9)
 	}
+	e.collectProbes(ch)
 }
 
 // sortedKeys returns the keys of m together with always, sorted.

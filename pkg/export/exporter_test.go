@@ -319,7 +319,7 @@ func TestExportReloadGauges(t *testing.T) {
 	}
 }
 
-// TestMetricsPassPromtool lints the golden scrape and a live OpenMetrics exposition
+// TestMetricsPassPromtool lints the golden scrapes and a live OpenMetrics exposition
 // with the real promtool.
 func TestMetricsPassPromtool(t *testing.T) {
 	promtool := needBinary(t, "promtool")
@@ -327,7 +327,7 @@ func TestMetricsPassPromtool(t *testing.T) {
 	e := export.New(export.Options{Policy: pol, Names: names, Version: "v1", Revision: "abc"})
 	feed(t, demo, e)
 	a := export.NewAlerter(pol, export.AlerterConfig{}, zerologNop())
-	for _, in := range [][]byte{mustRead(t, "testdata/demo-mix.prom"), scrape(t, e, a)} {
+	for _, in := range [][]byte{mustRead(t, "testdata/demo-mix.prom"), mustRead(t, "testdata/probe.prom"), scrape(t, e, a)} {
 		cmd := exec.Command(promtool, "check", "metrics")
 		cmd.Stdin = bytes.NewReader(in)
 		if out, err := cmd.CombinedOutput(); err != nil {

@@ -74,7 +74,7 @@ func TestAlertRulesBothWaysEqual(t *testing.T) {
 			names = append(names, r.(map[string]any)["alert"].(string))
 		}
 	}
-	want := []string{export.AlertPlaintext, export.AlertLegacyTLS, export.AlertNotTLS13, export.AlertNoMTLS, "TLSAuditCaptureDrops", "TLSAuditNoPackets", "TLSAuditTargetDown", "TLSAuditAbsent"}
+	want := []string{export.AlertPlaintext, export.AlertLegacyTLS, export.AlertNotTLS13, export.AlertNoMTLS, "TLSAuditCaptureDrops", "TLSAuditNoPackets", "TLSAuditTargetDown", "TLSAuditAbsent", "TLSAuditServerAcceptsLegacyTLS"}
 	if !reflect.DeepEqual(names, want) {
 		t.Errorf("alerts %v, want %v", names, want)
 	}
@@ -91,10 +91,10 @@ func TestAlertRulesBothWaysEqual(t *testing.T) {
 }
 
 // TestAlertRulesUseExportedMetrics checks that every tlsaudit_ metric a rule reads is
-// one the exporter writes (the golden scrape).
+// one the exporter writes (the golden scrapes of flows and of a probe round).
 func TestAlertRulesUseExportedMetrics(t *testing.T) {
 	rules := string(mustRead(t, filepath.Join(rulesDir, "tlsaudit-rules.yaml")))
-	scrape := string(mustRead(t, "testdata/demo-mix.prom"))
+	scrape := string(mustRead(t, "testdata/demo-mix.prom")) + string(mustRead(t, "testdata/probe.prom"))
 	for _, m := range regexp.MustCompile(`tlsaudit_[a-z_]+`).FindAllString(rules, -1) {
 		if !strings.Contains(scrape, "# TYPE "+m+" ") {
 			t.Errorf("rule reads %s, which the exporter does not write", m)

@@ -22,6 +22,9 @@ type Options struct {
 	// Rate limits the handshakes started per second over the whole run; 0 means no
 	// limit.
 	Rate float64
+	// Dial opens each connection (default: a net.Dialer's DialContext); a caller
+	// that must recognise its own probes among the flows it watches wraps it.
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 // Result is what one target showed.
@@ -91,6 +94,9 @@ func Run(ctx context.Context, targets []string, opt Options) []Result {
 	if opt.Concurrency <= 0 {
 		opt.Concurrency = 8
 	}
+	if opt.Dial == nil {
+		opt.Dial = (&net.Dialer{}).DialContext
+	}
 	p := &prober{opt: opt}
 	if opt.Rate > 0 {
 		p.tick = time.NewTicker(time.Duration(float64(time.Second) / opt.Rate))
@@ -146,7 +152,7 @@ func (p *prober) target(ctx context.Context, target string) Result {
 			r.Error = "timeout before every version was tried"
 			break
 		}
-		h, err := handshake(ctx, addr, host, proto, v.id)
+		h, err := handshake(ctx, p.opt.Dial, addr, host, proto, v.id)
 		vr := VersionResult{Version: v.name}
 		if err != nil {
 			var op *net.OpError
@@ -192,9 +198,8 @@ const refusalWait = 500 * time.Millisecond
 // handshake connects, upgrades with proto when it names one, and shakes hands at
 // exactly one version, offering no client certificate but noting whether one was
 // asked for.
-func handshake(ctx context.Context, addr, host, proto string, version uint16) (*shook, error) {
-	var d net.Dialer
-	raw, err := d.DialContext(ctx, "tcp", addr)
+func handshake(ctx context.Context, dial func(context.Context, string, string) (net.Conn, error), addr, host, proto string, version uint16) (*shook, error) {
+	raw, err := dial(ctx, "tcp", addr)
 	if err != nil {
 		return nil, err
 	}
