@@ -28,7 +28,8 @@
 #   openvpn iputils-ping python3-minimal, the packages of
 #   scripts/testdata/protocols.sh, and for scripts/testdata/starttls.sh
 #   dovecot-core dovecot-imapd dovecot-pop3d vsftpd slapd ldap-utils
-#   mariadb-server mariadb-client
+#   mariadb-server mariadb-client (and it unpacks pure-ftpd without
+#   installing it: the package conflicts with vsftpd)
 # Go (the project's toolchain, go.mod version) must already be installed; it
 # builds test/tlspeer.
 #

@@ -12,12 +12,13 @@ import (
 
 // startTLSCaptures are the recorded IMAP, POP3, FTP, LDAP and MySQL captures of
 // scripts/testdata/starttls.sh: each protocol in clear and upgraded, and FTP and LDAP
-// servers refusing the upgrade.
+// servers refusing the upgrade, and Pure-FTPd, which refuses curl's AUTH SSL and
+// accepts the AUTH TLS that follows.
 var startTLSCaptures = []string{
 	"imap-plain-dovecot-curl.pcap", "imap-starttls-dovecot-curl.pcap", "imap-starttls-dovecot-openssl.pcap",
 	"pop3-plain-dovecot-curl.pcap", "pop3-stls-dovecot-curl.pcap", "pop3-stls-tls12-dovecot-openssl.pcap",
 	"ftp-plain-vsftpd-curl.pcap", "ftp-authtls-vsftpd-curl.pcap", "ftp-authtls-tls12-vsftpd-openssl.pcap",
-	"ftp-authtls-refused-vsftpd-curl.pcap",
+	"ftp-authtls-refused-vsftpd-curl.pcap", "ftp-authtls-pureftpd-curl.pcap",
 	"ldap-plain-slapd-ldapsearch.pcap", "ldap-starttls-slapd-ldapsearch.pcap", "ldap-starttls-slapd-openssl.pcap",
 	"ldap-starttls-refused-slapd-ldapsearch.pcap",
 	"mysql-plain-mariadb.pcap", "mysql-ssl-mariadb.pcap", "mysql-ssl-tls12-mariadb-openssl.pcap",
@@ -54,6 +55,8 @@ func TestProbeTargetsFromStartTLSReport(t *testing.T) {
 		"pop3://10.77.0.20:110",
 		"ftp://10.77.0.20:21",
 		"10.77.0.20:30021", // the passive data connection of ftp-authtls-vsftpd-curl.pcap
+		"ftp://10.77.0.21:21",
+		"10.77.0.21:30021", // and of ftp-authtls-pureftpd-curl.pcap
 		"ldap://10.77.0.50:389",
 		"mysql://10.77.0.30:3306",
 	}

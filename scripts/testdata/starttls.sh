@@ -130,10 +130,11 @@ rec_pop3() {
 }
 
 # start_vsftpd runs vsftpd on the server host on port, with anonymous logins
-# only (no local account needed) from pub, and passive data connections on
-# FTP_DATA_PORT+port-21; TLS is offered (ssl_enable=YES, not forced) when tls
-# is "tls". Network and PID isolation and the seccomp sandbox are off, as in
-# pkg/probe's tests. The greeting is a multi-line 220 reply (banner_file).
+# only (as the ftp account that Debian's vsftpd package adds) from pub, and
+# passive data connections on FTP_DATA_PORT+port-21; TLS is offered
+# (ssl_enable=YES, not forced) when tls is "tls". Network and PID isolation
+# and the seccomp sandbox are off, as in pkg/probe's tests. The greeting is a
+# multi-line 220 reply (banner_file).
 start_vsftpd() { # port tls|plain
 	local port=$1 d=$WORK/vsftpd-$1 ssl=NO
 	[[ $2 == tls ]] && ssl=YES
@@ -232,6 +233,44 @@ start_slapd() { # port tls|plain
 	wait_port legacy tcp "$port" "$LAST_BG"
 }
 
+# unpack_pureftpd unpacks Debian's pure-ftpd package into dir without
+# installing it: it conflicts with vsftpd (both provide ftp-server), which
+# rec_ftp and pkg/probe's tests use.
+unpack_pureftpd() { # dir
+	(cd "$1" && { apt-get download pure-ftpd >/dev/null 2>&1 || { apt-get update -qq && apt-get download pure-ftpd >/dev/null; }; }) ||
+		die "apt-get download pure-ftpd failed"
+	dpkg-deb -x "$1"/pure-ftpd_*.deb "$1/root"
+	V_PUREFTPD=$(dpkg-deb -f "$1"/pure-ftpd_*.deb Version)
+}
+
+# Pure-FTPd answers AUTH TLS only; curl asks for AUTH SSL first and falls
+# back to AUTH TLS when that is refused, so the upgrade comes on the second
+# request. It runs on the api host's port 21 with one virtual user (PureDB)
+# mapped to nobody, TLS offered (--tls 1) and one passive data port.
+rec_ftp_pureftpd() {
+	local d=$WORK/pure-ftpd api=${IP4[api]}
+	mkdir -p "$d/home"
+	unpack_pureftpd "$d"
+	server_pki "$d"
+	printf 'release notes 4.3: nothing secret\n' >"$d/home/notes.txt"
+	chown -R nobody:nogroup "$d/home"
+	printf 'files-pass-1\nfiles-pass-1\n' | "$d/root/usr/bin/pure-pw" useradd files -u nobody -g nogroup -d "$d/home" \
+		-f "$d/pureftpd.passwd" -F "$d/pureftpd.pdb" -m >"$WORK/log/pure-pw.log" 2>&1 ||
+		die "pure-pw failed: $(tail -3 "$WORK/log/pure-pw.log")"
+	bg pure-ftpd api "$d/root/usr/sbin/pure-ftpd" --bind "$api,21" --login "puredb:$d/pureftpd.pdb" --noanonymous --tls 1 \
+		--certfile "$d/server.pem,$d/server.key" --passiveportrange "$FTP_DATA_PORT:$FTP_DATA_PORT"
+	wait_port api tcp 21 "$LAST_BG"
+
+	cap_start ftp-authtls-pureftpd-curl.pcap "${BRCAP[@]}" "$(pair "$C" "$api")"
+	curl_ client --ssl-reqd --resolve "files.internal:21:$api" -u files:files-pass-1 "ftp://files.internal/notes.txt"
+	cap_stop
+	manifest ftp-authtls-pureftpd-curl.pcap \
+		"tcp/21:class=tls,ver=TLS1.3,app=ftp,starttls=true tcp/$FTP_DATA_PORT:class=tls,ver=TLS1.3" "" 2 \
+		"curl $V_CURL → Pure-FTPd $V_PUREFTPD (--tls 1)" \
+		"curl --ssl-reqd downloading one file from Pure-FTPd, which only knows AUTH TLS: curl's AUTH SSL is refused (500), its AUTH TLS accepted (234), then a TLS 1.3 handshake (SNI files.internal) and the login and RETR inside TLS; the passive data connection to port $FTP_DATA_PORT is TLS from its first byte" \
+		"$KEYS/ftp-authtls-pureftpd-curl.pcap.keys"
+}
+
 rec_ldap() {
 	start_slapd 389 tls
 	start_slapd 1389 plain
@@ -328,4 +367,4 @@ starttls_versions() {
 }
 
 # The STARTTLS scenarios, in recording order.
-STARTTLS_SCENARIOS=(rec_imap rec_pop3 rec_ftp rec_ldap rec_mysql)
+STARTTLS_SCENARIOS=(rec_imap rec_pop3 rec_ftp rec_ftp_pureftpd rec_ldap rec_mysql)
