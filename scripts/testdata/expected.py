@@ -714,6 +714,14 @@ Check a capture by hand with e.g.:
         -e tls.handshake.version -e tls.handshake.extensions.supported_version -e tls.handshake.extensions_alpn_str
     tshark -r demo-mix.pcapng -q -z conv,tcp
 
+tshark 4.0's FTP dissector does not follow AUTH TLS into TLS; dissect the
+control connection as TLS, whose dissector skips the clear-text lines before
+the ClientHello (expected.py does the same, and checks the FTP part in a
+second pass):
+
+    tshark -r ftp-authtls-vsftpd-curl.pcap -d tcp.port==21,tls -d tcp.port==30021,tls \\
+        -Y tls.handshake.type==2 -T fields -e tcp.stream -e tls.handshake.extensions.supported_version
+
 tshark only decodes OpenVPN on port 1194 and cannot tell whether --tls-auth
 is used or how long its HMAC is, so say so (expected.py does the same):
 
