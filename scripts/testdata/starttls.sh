@@ -1,12 +1,13 @@
 # shellcheck shell=bash
 # starttls.sh - the STARTTLS scenarios of scripts/record-testdata.sh: IMAP and
-# POP3 (Dovecot), FTP (vsftpd), LDAP (slapd) and MySQL (MariaDB), each once in
-# clear and once upgraded to TLS in its own protocol, with real Debian clients
-# (curl, ldapsearch, the mariadb client). Sourced by record-testdata.sh, whose
-# helpers (bg, cap_start, cap_stop, manifest, nsx, wait_port, curl_) and
-# variables (WORK, PKI, KEYS, IP4, C, S) it uses. Every server listens on its
-# protocol's standard port inside its namespace and uses the recording's
-# throwaway certificate.
+# POP3 (Dovecot), FTP (vsftpd, Pure-FTPd), LDAP (slapd) and MySQL (MariaDB),
+# each in clear and upgraded to TLS in its own protocol by real Debian
+# clients (curl, ldapsearch, the mariadb client, openssl s_client -starttls),
+# and FTP and LDAP servers refusing the upgrade. Sourced by
+# record-testdata.sh, whose helpers (bg, cap_start, cap_stop, manifest, nsx,
+# wait_port, curl_, s_client) and variables (WORK, PKI, KEYS, IP4, C, S) it
+# uses. The servers that upgrade listen on their protocol's standard port
+# inside their namespace and use the recording's throwaway certificate.
 
 # Commands (or files) these scenarios need -> Debian package.
 declare -A STARTTLS_PKG_OF=(
