@@ -577,7 +577,7 @@ func BenchmarkFindStartTLS(b *testing.B) {
 	for _, tc := range recordedUpgrades {
 		switch tc.name {
 		case "starttls-smtp-zeek", "starttls-imap-zeek", "starttls-pop3-ndpi", "starttls-ldap-zeek",
-			"starttls-xmpp-zeek", "pg-require", "mariadb-ssl":
+			"starttls-xmpp-zeek", "pg-require", "mariadb-ssl", "ftp-pureftpd-curl":
 		default:
 			continue
 		}
