@@ -8,7 +8,8 @@
 # veth pair), runs real servers inside those namespaces (openssl s_server,
 # nginx, PostgreSQL, redis-server, sshd, dnsmasq, an OpenVPN server and
 # test/tlspeer) and real clients against them (openssl s_client, curl, psql,
-# redis-cli, ssh, dig, an OpenVPN client, test/tlspeer), and records each
+# redis-cli, ssh, dig, an OpenVPN client, test/tlspeer; Dovecot, vsftpd,
+# slapd and MariaDB with curl, ldapsearch and mariadb for STARTTLS), and records each
 # scenario with tcpdump on the bridge. Then
 # scripts/testdata/expected.py reads every capture back with tshark and
 # writes testdata/pcaps/expected.tsv and testdata/pcaps/README.md from what
@@ -24,7 +25,11 @@
 #   iproute2 ethtool tcpdump tshark (+ wireshark-common for editcap/capinfos)
 #   openssl nginx-light postgresql postgresql-client redis-server redis-tools
 #   openssh-server openssh-client curl bind9-dnsutils dnsmasq-base tcpreplay
-#   openvpn iputils-ping python3-minimal
+#   openvpn iputils-ping python3-minimal, the packages of
+#   scripts/testdata/protocols.sh, and for scripts/testdata/starttls.sh
+#   dovecot-core dovecot-imapd dovecot-pop3d vsftpd slapd ldap-utils
+#   mariadb-server mariadb-client (and it unpacks pure-ftpd without
+#   installing it: the package conflicts with vsftpd)
 # Go (the project's toolchain, go.mod version) must already be installed; it
 # builds test/tlspeer.
 #
@@ -66,6 +71,7 @@ declare -A PKG_OF=(
 install_packages() {
 	local missing=() c
 	for c in "${!PROTO_PKG_OF[@]}"; do PKG_OF[$c]=${PROTO_PKG_OF[$c]}; done
+	for c in "${!STARTTLS_PKG_OF[@]}"; do PKG_OF[$c]=${STARTTLS_PKG_OF[$c]}; done
 	for c in "${!PKG_OF[@]}"; do
 		# a path stands for a file the package installs (a library, a Python module)
 		[[ $c == /* && -e $c ]] && continue
@@ -279,7 +285,7 @@ make_pki() {
 	mkdir -p "$d"
 	chmod 700 "$d"
 	local sans="DNS:localhost" n h
-	for n in api legacy payments db mail pq hrr mtls tls10 tls11 tls12 tls13 port80 ipv6 vlan cooked web nats; do
+	for n in api legacy payments db mail files pq hrr mtls tls10 tls11 tls12 tls13 port80 ipv6 vlan cooked web nats; do
 		sans+=",DNS:$n.internal"
 	done
 	for h in "${HOSTS[@]}"; do sans+=",IP:${IP4[$h]}"; done
@@ -444,6 +450,9 @@ SECLEVEL0=(-cipher 'DEFAULT@SECLEVEL=0')
 # the clear-text protocol scenarios (syslog, SNMP, NTP, MQTT, NATS, ...)
 # shellcheck source=testdata/protocols.sh
 source "$HELPERS/protocols.sh"
+# the STARTTLS scenarios (IMAP, POP3, FTP, LDAP, MySQL)
+# shellcheck source=testdata/starttls.sh
+source "$HELPERS/starttls.sh"
 
 # -------------------------------------------------------------- scenarios --
 rec_openssl_versions() {
@@ -941,6 +950,7 @@ main() {
 	start_servers
 	versions
 	proto_versions
+	starttls_versions
 	build_natspeer
 
 	rec_openssl_versions
@@ -961,7 +971,7 @@ main() {
 	rec_go_offloads_on
 	offloads off
 	local f
-	for f in "${PROTO_SCENARIOS[@]}"; do "$f"; done
+	for f in "${PROTO_SCENARIOS[@]}" "${STARTTLS_SCENARIOS[@]}"; do "$f"; done
 
 	log "checking captures with tshark and writing expected.tsv + README.md"
 	mkdir -p "$OUT"
@@ -1012,6 +1022,7 @@ check_and_copy() {
 only_scenarios() {
 	V_GO=$(go env GOVERSION | sed 's/^go//')
 	proto_versions
+	starttls_versions
 	local f
 	for f in $ONLY; do
 		declare -F "$f" >/dev/null || die "ONLY: no scenario $f"

@@ -79,7 +79,9 @@ func readExpected(t *testing.T) []expectedFlow {
 // captures recorded from real openssl, nginx/curl, PostgreSQL, Redis, OpenSSH, OpenVPN,
 // Go crypto/tls, and the clear-text protocol servers and clients of
 // scripts/testdata/protocols.sh (syslog, SNMP, NTP, MQTT, NATS, memcached, TFTP,
-// RADIUS, SIP, NetFlow; see testdata/pcaps/README.md).
+// RADIUS, SIP, NetFlow), and the STARTTLS servers and clients of
+// scripts/testdata/starttls.sh (Dovecot, vsftpd, slapd and MariaDB with curl, openssl
+// s_client, ldapsearch and mariadb; see testdata/pcaps/README.md).
 func TestRecordedCaptures(t *testing.T) {
 	want := readExpected(t)
 	byFile := map[string][]expectedFlow{}

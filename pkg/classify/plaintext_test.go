@@ -100,7 +100,8 @@ var recordedApps = map[string]struct{ both, client, server App }{
 	"redis-noauth":           {AppRedis, AppRedis, AppRedis},
 	"ssh-openssh":            {AppSSH, AppSSH, AppSSH},
 
-	// Recorded in network namespaces (testdata/pcaps, scripts/testdata/protocols.sh).
+	// Recorded in network namespaces (testdata/pcaps, scripts/testdata/protocols.sh
+	// and starttls.sh).
 	"syslog-tcp-octet-logger": {AppSyslog, AppSyslog, AppNone},
 	"syslog-tcp-lf-logger":    {AppSyslog, AppSyslog, AppNone},
 	"memcached-text-set":      {AppMemcached, AppMemcached, AppNone},
@@ -116,6 +117,7 @@ var recordedApps = map[string]struct{ both, client, server App }{
 	"stomp-stomppy":           {AppSTOMP, AppSTOMP, AppSTOMP},
 	"gearman-gearmand":        {AppGearman, AppGearman, AppGearman},
 	"zookeeper-zkcli":         {AppZooKeeper, AppZooKeeper, AppNone},
+	"ftp-pureftpd-curl":       {AppFTP, AppFTP, AppFTP},
 
 	// From nDPI's test suite (ntop/nDPI@3b1286ab, LGPL-3.0): servers with no
 	// Debian 12 package (Cassandra, MongoDB), and look-alikes that must not match.

@@ -244,53 +244,84 @@ func replyCode(ln []byte) bool {
 // isFTPAuthTLS reports whether ln asks an FTP server for TLS: AUTH TLS, or
 // the older AUTH SSL, AUTH TLS-C and AUTH TLS-P (RFC 4217 §6).
 func isFTPAuthTLS(ln []byte) bool {
-	return isCommand(ln, "AUTH TLS") || isCommand(ln, "AUTH SSL") ||
-		isCommand(ln, "AUTH TLS-C") || isCommand(ln, "AUTH TLS-P")
+	return isCommand(ln, "AUTH TLS") || isFTPAuthAlias(ln)
+}
+
+// isFTPAuthAlias reports whether ln is one of the older names of AUTH TLS. A
+// server may know AUTH TLS alone (Pure-FTPd answers the others 500), and a
+// client may ask with an older name first: curl sends AUTH SSL, then AUTH TLS
+// when that is refused.
+func isFTPAuthAlias(ln []byte) bool {
+	return isCommand(ln, "AUTH SSL") || isCommand(ln, "AUTH TLS-C") || isCommand(ln, "AUTH TLS-P")
+}
+
+// replyCursor reads the final replies of an SMTP or FTP server in order.
+type replyCursor struct {
+	b   []byte
+	off int // just after the last reply read
+	n   int // final replies read, the greeting included
+}
+
+// upTo reads final replies (preliminary 1yz ones are skipped) up to the one
+// numbered i, the greeting being 0, and returns its code. A greeting other
+// than 220 refuses service: replyBad.
+func (r *replyCursor) upTo(i int) (code int, st replyStatus) {
+	for r.n <= i {
+		c, end, st := textReply(r.b[r.off:])
+		if st != replyOK {
+			return 0, st
+		}
+		r.off += end
+		if c < 200 {
+			continue
+		}
+		if r.n == 0 && c != 220 {
+			return 0, replyBad
+		}
+		r.n++
+		code = c
+	}
+	return code, replyOK
 }
 
 // lineReplyStartTLS finds STARTTLS in SMTP (ftp false) or AUTH TLS in FTP
-// (ftp true). Every client command before it gets one reply after the
-// server's 220 greeting, so the reply to the request is the one after the
-// greeting and as many replies as commands (preliminary 1yz replies aside).
+// (ftp true). Every client command gets one reply after the server's 220
+// greeting, so the reply to the n-th command (from 0) is the reply numbered
+// n+1. An FTP client refused an older name of AUTH TLS may ask again with
+// another (isFTPAuthAlias), so such a refusal is final only once the client
+// goes on with a command of another kind.
 func lineReplyStartTLS(client, server []byte, ftp bool) (int, int, UpgradeState) {
-	n, c := 0, -1
-	for off := 0; c < 0; n++ {
+	replies := replyCursor{b: server}
+	refused := false
+	for n, off := 0, 0; n <= maxPreUpgradeCommands; n++ {
 		ln, rest, ls := nextLine(client[off:], maxLine)
-		if ls != lineOK || n > maxPreUpgradeCommands {
+		if ls != lineOK {
 			return -1, -1, UpgradeNone
 		}
 		off = lineEnd(client, rest)
-		if (!ftp && isCommand(ln, "STARTTLS")) || (ftp && isFTPAuthTLS(ln)) {
-			c = off
-		}
-	}
-	// n counts the request itself; with the greeting that makes n+1 replies.
-	off := 0
-	for i := 0; i <= n; {
-		code, end, rs := textReply(server[off:])
-		switch rs {
-		case replyShort:
-			return c, -1, UpgradePending
-		case replyBad:
-			return -1, -1, UpgradeNone
-		}
-		off += end
-		if code < 200 {
-			continue // a preliminary reply: the final one follows
-		}
-		if i == 0 && code != 220 {
-			return -1, -1, UpgradeNone // the greeting refuses service
-		}
-		if i == n {
-			switch {
-			case !ftp && code == 220, ftp && code == 234:
-				return c, off, UpgradeDone
-			case code >= 400:
+		if (ftp && !isFTPAuthTLS(ln)) || (!ftp && !isCommand(ln, "STARTTLS")) {
+			if refused {
 				return -1, -1, UpgradeRefused
 			}
-			return -1, -1, UpgradeNone
+			continue
 		}
-		i++
+		code, rs := replies.upTo(n + 1)
+		switch {
+		case rs == replyShort && ftp && isFTPAuthAlias(ln):
+			// TLS starts after this request only if it is not refused.
+			return -1, -1, UpgradePending
+		case rs == replyShort:
+			return off, -1, UpgradePending
+		case rs == replyBad:
+			return -1, -1, UpgradeNone
+		case !ftp && code == 220, ftp && code == 234:
+			return off, replies.off, UpgradeDone
+		case code < 400:
+			return -1, -1, UpgradeNone
+		case !ftp || !isFTPAuthAlias(ln):
+			return -1, -1, UpgradeRefused
+		}
+		refused = true
 	}
 	return -1, -1, UpgradeNone
 }

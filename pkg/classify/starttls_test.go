@@ -21,6 +21,7 @@ var recordedUpgrades = []struct {
 	{"starttls-pop3-ndpi", AppPOP3, 18, 225, UpgradeDone},
 	{"starttls-ftp-zeek", AppFTP, 16, 145, UpgradeDone},
 	{"starttls-ftp-ndpi", AppFTP, 10, 104, UpgradeDone},
+	{"ftp-pureftpd-curl", AppFTP, 20, 341, UpgradeDone},
 	{"starttls-ldap-arkime", AppLDAP, 31, 14, UpgradeDone},
 	{"starttls-ldap-zeek", AppLDAP, 31, 14, UpgradeDone},
 	{"starttls-xmpp-zeek", AppXMPP, 169, 525, UpgradeDone},
@@ -280,6 +281,44 @@ func TestFindStartTLS(t *testing.T) {
 			server: "220 FTP ready\r\n534 TLS not available\r\n",
 			c:      -1, s: -1, want: UpgradeRefused,
 		},
+		// An older name of AUTH TLS refused is not the end: curl asks for AUTH
+		// SSL first and for AUTH TLS when that is refused, and Pure-FTPd knows
+		// only AUTH TLS (ftp-pureftpd-curl is the recorded exchange).
+		{
+			name:   "ftp AUTH SSL refused, then AUTH TLS",
+			app:    AppFTP,
+			client: "AUTH SSL\r\nAUTH TLS\r\n" + clientHello,
+			server: "220 FTP ready\r\n500 This security scheme is not implemented\r\n234 AUTH TLS OK.\r\n" + serverHello,
+			c:      20, s: 78, want: UpgradeDone,
+		},
+		{
+			name:   "ftp AUTH SSL refused, the next command not here yet",
+			app:    AppFTP,
+			client: "AUTH SSL\r\n",
+			server: "220 FTP ready\r\n500 This security scheme is not implemented\r\n",
+			c:      -1, s: -1, want: UpgradeNone,
+		},
+		{
+			name:   "ftp AUTH SSL refused, then USER in clear",
+			app:    AppFTP,
+			client: "AUTH SSL\r\nUSER anonymous\r\n",
+			server: "220 FTP ready\r\n500 This security scheme is not implemented\r\n331 Any password\r\n",
+			c:      -1, s: -1, want: UpgradeRefused,
+		},
+		{
+			name:   "ftp AUTH SSL and AUTH TLS refused",
+			app:    AppFTP,
+			client: "AUTH SSL\r\nAUTH TLS\r\n",
+			server: "220 (vsFTPd 3.0.3)\r\n530 Please login with USER and PASS.\r\n530 Please login with USER and PASS.\r\n",
+			c:      -1, s: -1, want: UpgradeRefused,
+		},
+		{
+			name:   "ftp AUTH SSL refused, then AUTH TLS answered later",
+			app:    AppFTP,
+			client: "AUTH SSL\r\nAUTH TLS\r\n",
+			server: "220 FTP ready\r\n500 This security scheme is not implemented\r\n",
+			c:      20, s: -1, want: UpgradePending,
+		},
 		{
 			name:   "ftp ADAT wanted is not TLS",
 			app:    AppFTP,
@@ -538,7 +577,7 @@ func BenchmarkFindStartTLS(b *testing.B) {
 	for _, tc := range recordedUpgrades {
 		switch tc.name {
 		case "starttls-smtp-zeek", "starttls-imap-zeek", "starttls-pop3-ndpi", "starttls-ldap-zeek",
-			"starttls-xmpp-zeek", "pg-require", "mariadb-ssl":
+			"starttls-xmpp-zeek", "pg-require", "mariadb-ssl", "ftp-pureftpd-curl":
 		default:
 			continue
 		}

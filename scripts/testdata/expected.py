@@ -62,6 +62,11 @@ APP_DISSECTOR = {
     "dns": "dns",
     "ssh": "ssh",
     "smtp": "smtp",
+    "imap": "imap",
+    "pop3": "pop",
+    "ftp": "ftp",
+    "ldap": "ldap",
+    "mysql": "mysql",
     "openvpn": "openvpn",
     "syslog": "syslog",
     "snmp": "snmp",
@@ -82,6 +87,13 @@ APP_DISSECTOR = {
     "stomp": None,
     "statsd": None,
 }
+
+# STARTTLS protocols whose tshark dissector (4.0) does not hand the connection
+# over to TLS after the upgrade (FTP's AUTH TLS and 234): their flows are
+# dissected as TLS, whose dissector skips the clear-text segments before the
+# ClientHello, and the application protocol is checked in a second pass that
+# dissects them as the protocol itself.
+UPGRADE_UNFOLLOWED = {"ftp"}
 
 # tunnels whose inner handshake tshark dissects (the "tunnel=" expect attribute)
 TUNNELS = {"openvpn"}
@@ -158,11 +170,20 @@ class Expect:
         """tshark -d arguments so the flow is dissected as what it should be."""
         if self.tunnel:
             return "%s.port==%d,%s" % (self.proto, self.port, self.tunnel)
-        if self.cls == "tls" and (self.starttls != "true" or APP_DISSECTOR.get(self.app, "") is None):
+        if self.cls == "tls" and (self.starttls != "true" or APP_DISSECTOR.get(self.app, "") is None
+                                  or self.app in UPGRADE_UNFOLLOWED):
             return "%s.port==%d,tls" % (self.proto, self.port)
+        return self.app_decode_as()
+
+    def app_decode_as(self):
+        """tshark -d argument that dissects the flow as its application protocol."""
         if self.app and APP_DISSECTOR[self.app]:
             return "%s.port==%d,%s" % (self.proto, self.port, APP_DISSECTOR[self.app])
         return None
+
+    def unfollowed(self):
+        """Whether the flow is a STARTTLS upgrade that tshark's dissector does not follow."""
+        return self.cls == "tls" and self.starttls == "true" and self.app in UPGRADE_UNFOLLOWED
 
     def prefs(self):
         """tshark -o preferences the flow needs (they apply to the whole capture)."""
@@ -212,6 +233,23 @@ class Flow:
 
     def add(self, p):
         self.pkts.append(p)
+
+
+def app_protocols(path, expects):
+    """Per tcp stream, the protocols tshark sees when the flows whose STARTTLS
+    upgrade it does not follow are dissected as their application protocol."""
+    args = []
+    for d in sorted({e.app_decode_as() for e in expects if e.unfollowed()}):
+        args += ["-d", d]
+    if not args:
+        return {}
+    out = collections.defaultdict(set)
+    cmd = ["tshark", "-r", path, "-n", "-T", "fields", "-e", "tcp.stream", "-e", "frame.protocols"] + args
+    for line in run(cmd).splitlines():
+        sid, _, protos = line.partition("\t")
+        if sid:
+            out[sid].update(protos.split(":"))
+    return out
 
 
 def read_packets(path, targs, keylog=None):
@@ -474,6 +512,7 @@ def process(row, pcaps):
     targs = tshark_args(expects)
     pkts, flows = analyse(path, targs)
     info = capinfo(path)
+    apps = app_protocols(path, expects)
     keyalpn = decrypted_alpn(path, targs, row["keylog"])
     auth = {}
     if any(c.startswith("client_auth=") for c in row["checks"].split()):
@@ -489,6 +528,8 @@ def process(row, pcaps):
                 f.proto, endpoint(*v["client"]), endpoint(*v["server"]), len(exp)))
             continue
         e = exp[0]
+        if e.unfollowed():
+            v["protocols"] |= apps.get(f.sid, set())
         what = "%s flow %s -> %s" % (f.proto, endpoint(*v["client"]), endpoint(*v["server"]))
         if v["cls"] != e.cls:
             errs.append("%s: class %s, want %s" % (what, v["cls"], e.cls))
@@ -596,7 +637,8 @@ Packages the script installs when missing (apt-get): iproute2, ethtool,
 tcpdump, tshark, wireshark-common, openssl, nginx-light, postgresql,
 postgresql-client, redis-server, redis-tools, openssh-server, openssh-client,
 curl, bind9-dnsutils, dnsmasq-base, tcpreplay, openvpn, iputils-ping,
-python3-minimal. Go builds
+python3-minimal; for the STARTTLS captures dovecot-core, dovecot-imapd,
+dovecot-pop3d, vsftpd, slapd, ldap-utils, mariadb-server, mariadb-client. Go builds
 `test/tlspeer`.
 
 ## Captures
@@ -628,7 +670,7 @@ are not flows), in capture order, tab-separated, with this header:
 - `app_protocol`: the application protocol readable in clear on the wire:
   for plaintext flows the protocol itself (`http`, `postgresql`, `redis`,
   `dns`), for STARTTLS flows the protocol that upgraded (`postgresql`,
-  `smtp`), `ssh` for SSH, `openvpn` for TLS carried in OpenVPN's control
+  `smtp`, `imap`, `pop3`, `ftp`, `ldap`, `mysql`), `ssh` for SSH, `openvpn` for TLS carried in OpenVPN's control
   channel, and empty for TLS from the first byte (only ALPN or the port would
   hint at what is inside) and for OpenVPN with --tls-crypt.
 - `starttls`: `true` when plaintext of the application protocol came before
@@ -671,6 +713,14 @@ Check a capture by hand with e.g.:
     tshark -r tls10-openssl.pcap -d tcp.port==4433,tls -Y tls.handshake.type==2 -T fields \\
         -e tls.handshake.version -e tls.handshake.extensions.supported_version -e tls.handshake.extensions_alpn_str
     tshark -r demo-mix.pcapng -q -z conv,tcp
+
+tshark 4.0's FTP dissector does not follow AUTH TLS into TLS; dissect the
+control connection as TLS, whose dissector skips the clear-text lines before
+the ClientHello (expected.py does the same, and checks the FTP part in a
+second pass):
+
+    tshark -r ftp-authtls-vsftpd-curl.pcap -d tcp.port==21,tls -d tcp.port==30021,tls \\
+        -Y tls.handshake.type==2 -T fields -e tcp.stream -e tls.handshake.extensions.supported_version
 
 tshark only decodes OpenVPN on port 1194 and cannot tell whether --tls-auth
 is used or how long its HMAC is, so say so (expected.py does the same):
@@ -749,7 +799,9 @@ def main():
                               kernel=versions.get("kernel", "?"), hosts="\n".join(hosts), software=software)
     tail = README_TAIL
     if a.merge:
-        head, tail, tsv, md_rows = merged(a.merge, {r["file"] for r in rows}, tsv, md_rows)
+        files = {r["file"] for r in rows}
+        head, tail, tsv, md_rows = merged(a.merge, files, tsv, md_rows)
+        auth_tsv = merged_tsv(os.path.join(a.merge, "client-auth.tsv"), files, auth_tsv)
     os.makedirs(a.out, exist_ok=True)
     with open(os.path.join(a.out, "expected.tsv"), "w") as fh:
         fh.write("\n".join(tsv) + "\n")
@@ -759,11 +811,16 @@ def main():
         fh.write(head + "\n".join(md_rows) + "\n" + tail)
 
 
-def merged(old_dir, files, tsv, md_rows):
-    """The existing expected.tsv and README.md of old_dir with the rows of files replaced by the new ones."""
-    with open(os.path.join(old_dir, "expected.tsv")) as fh:
+def merged_tsv(path, files, tsv):
+    """The rows of the existing TSV file at path, those of files replaced by the new rows of tsv."""
+    with open(path) as fh:
         old_tsv = fh.read().rstrip("\n").split("\n")
     keep = [r for r in old_tsv[1:] if r.split("\t", 1)[0] not in files]
+    return [old_tsv[0]] + keep + tsv[1:]
+
+
+def merged(old_dir, files, tsv, md_rows):
+    """The existing expected.tsv and README.md of old_dir with the rows of files replaced by the new ones."""
     with open(os.path.join(old_dir, "README.md")) as fh:
         lines = fh.read().split("\n")
     rows = [i for i, l in enumerate(lines) if l.startswith("| `")]
@@ -773,7 +830,8 @@ def merged(old_dir, files, tsv, md_rows):
     old_md = [l for l in lines[first:last + 1] if l.split("`", 2)[1] not in files]
     head = "\n".join(lines[:first]) + "\n"
     tail = "\n".join(lines[last + 1:])
-    return head, tail.rstrip("\n") + "\n", [old_tsv[0]] + keep + tsv[1:], old_md + md_rows
+    tsv = merged_tsv(os.path.join(old_dir, "expected.tsv"), files, tsv)
+    return head, tail.rstrip("\n") + "\n", tsv, old_md + md_rows
 
 
 if __name__ == "__main__":
