@@ -35,6 +35,10 @@ func TestProbeSMTPStartTLS(t *testing.T) {
 	if got := accepted(r[0]); !slices.Equal(got, []string{"TLS1.3", "TLS1.2"}) || r[0].Error != "" || r[0].Leaf == nil {
 		t.Errorf("smtp://: accepted %v error %q leaf %v (%+v)", got, r[0].Error, r[0].Leaf, r[0].Versions)
 	}
+	// The fallback hello goes through the same upgrade; Go's server rejects it.
+	if r[0].FallbackSCSV != FallbackRejected || r[0].FallbackVersion != "TLS1.2" {
+		t.Errorf("smtp://: fallback %s at %s (%s)", r[0].FallbackSCSV, r[0].FallbackVersion, r[0].FallbackAnswer)
+	}
 	// Without the upgrade the server's greeting is no TLS.
 	if len(accepted(r[1])) != 0 || !strings.Contains(r[1].Error, "no TLS version accepted") {
 		t.Errorf("without smtp://: %+v", r[1])
@@ -87,6 +91,10 @@ func TestProbePostgresStartTLS(t *testing.T) {
 	if got := accepted(r); !slices.Equal(got, []string{"TLS1.3", "TLS1.2"}) || r.Error != "" ||
 		r.Leaf == nil || r.Leaf.Subject != "CN=db.internal" {
 		t.Errorf("accepted %v error %q leaf %+v (%+v)", got, r.Error, r.Leaf, r.Versions)
+	}
+	// PostgreSQL's OpenSSL rejects the fallback hello sent after an SSLRequest.
+	if r.FallbackSCSV != FallbackRejected || r.FallbackAnswer != "alert inappropriate_fallback" {
+		t.Errorf("fallback %s at %s (%s)", r.FallbackSCSV, r.FallbackVersion, r.FallbackAnswer)
 	}
 }
 
