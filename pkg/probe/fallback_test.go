@@ -3,15 +3,11 @@ package probe
 import (
 	"context"
 	"crypto/tls"
-	"io"
-	"net"
 	"os/exec"
 	"slices"
 	"strings"
 	"testing"
 	"time"
-
-	"golang.org/x/crypto/cryptobyte"
 
 	"github.com/tlsaudit/tlsaudit/internal/tlstest"
 )
@@ -34,7 +30,9 @@ func startOpenSSL(t *testing.T, certFile, keyFile string, args ...string) string
 // TestProbeFallbackSCSV probes real servers for RFC 7507: OpenSSL's s_server and Go's
 // crypto/tls both implement it, so with two versions or more they must answer the
 // fallback hello with inappropriate_fallback; with one version there is nothing to
-// fall back to. Every server also gets the SSL 3.0 hello: Debian 12's OpenSSL is built
+// fall back to. "accepted" is seen through tlstest.IgnoreFallbackSCSV, a proxy that
+// strips the signal before a Go server reads it: a stand-in, since no server installed
+// here ignores it. Every server also gets the SSL 3.0 hello: Debian 12's OpenSSL is built
 // without SSL 3.0 and Go has none, so each must refuse it.
 func TestProbeFallbackSCSV(t *testing.T) {
 	certFile, keyFile := opensslCert(t, t.TempDir(), "api.internal")
@@ -57,7 +55,7 @@ func TestProbeFallbackSCSV(t *testing.T) {
 			[]string{"TLS1.2", "TLS1.1", "TLS1.0"}, FallbackRejected, "TLS1.1"},
 		{"go TLS 1.2 only", tlstest.Serve(t, &tls.Config{MinVersion: tls.VersionTLS12, MaxVersion: tls.VersionTLS12}),
 			[]string{"TLS1.2"}, FallbackNotApplicable, ""},
-		{"go TLS 1.3 and 1.2 ignoring the signal", stripFallbackSCSV(t, tlstest.Serve(t, &tls.Config{})),
+		{"go TLS 1.3 and 1.2 ignoring the signal", tlstest.IgnoreFallbackSCSV(t, tlstest.Serve(t, &tls.Config{})),
 			[]string{"TLS1.3", "TLS1.2"}, FallbackAccepted, "TLS1.2"},
 	}
 	var targets []string
@@ -84,68 +82,4 @@ func TestProbeFallbackSCSV(t *testing.T) {
 			}
 		})
 	}
-}
-
-// stripFallbackSCSV stands in front of the real TLS server at backend and removes
-// TLS_FALLBACK_SCSV from each ClientHello before passing it on, so the server
-// behaves as one that ignores the signal would. No server installed here ignores it
-// (OpenSSL, GnuTLS and Go all implement RFC 7507), so this rewriting proxy is the
-// only way to see the "accepted" answer; the answer still comes from crypto/tls.
-// The probe never finishes the fallback handshake, so the changed transcript does
-// not matter.
-func stripFallbackSCSV(t *testing.T, backend string) string {
-	t.Helper()
-	return serveRaw(t, func(c net.Conn) {
-		c.SetDeadline(time.Now().Add(10 * time.Second))
-		b, err := net.Dial("tcp", backend)
-		if err != nil {
-			return
-		}
-		defer b.Close()
-		var hdr [5]byte
-		if _, err := io.ReadFull(c, hdr[:]); err != nil {
-			return
-		}
-		body := make([]byte, int(hdr[3])<<8|int(hdr[4]))
-		if _, err := io.ReadFull(c, body); err != nil {
-			return
-		}
-		b.Write(withoutFallbackSCSV(t, hdr[:], body))
-		go func() { io.Copy(b, c); b.Close() }() // the client's close ends the server's side
-		io.Copy(c, b)
-	})
-}
-
-// withoutFallbackSCSV re-encodes the ClientHello record hdr+body without 0x5600.
-func withoutFallbackSCSV(t *testing.T, hdr, body []byte) []byte {
-	s := cryptobyte.String(body)
-	var typ uint8
-	var msg, sid, suites cryptobyte.String
-	var version uint16
-	var random []byte
-	if !s.ReadUint8(&typ) || !s.ReadUint24LengthPrefixed(&msg) || !msg.ReadUint16(&version) ||
-		!msg.ReadBytes(&random, 32) || !msg.ReadUint8LengthPrefixed(&sid) || !msg.ReadUint16LengthPrefixed(&suites) {
-		t.Errorf("proxy: not a ClientHello: %x", body)
-		return append(hdr, body...)
-	}
-	var b cryptobyte.Builder
-	b.AddBytes(hdr[:3])
-	b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
-		b.AddUint8(typ)
-		b.AddUint24LengthPrefixed(func(b *cryptobyte.Builder) {
-			b.AddUint16(version)
-			b.AddBytes(random)
-			b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(sid) })
-			b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
-				var s uint16
-				for suites.ReadUint16(&s) {
-					if s != tls.TLS_FALLBACK_SCSV {
-						b.AddUint16(s)
-					}
-				}
-			})
-			b.AddBytes(msg) // compression methods and extensions as they were
-		})
-	})
-	return b.BytesOrPanic()
 }
