@@ -123,6 +123,9 @@ func TestProbeOpenSSLOneVersionEach(t *testing.T) {
 		if r.ClientCert != ClientCertNotRequested {
 			t.Errorf("s_server %s: client cert %s", name, r.ClientCert)
 		}
+		if r.FallbackSCSV != FallbackNotApplicable {
+			t.Errorf("s_server %s: fallback %s (%s), want not_applicable with one version", name, r.FallbackSCSV, r.FallbackAnswer)
+		}
 	}
 }
 
@@ -182,7 +185,7 @@ func TestProbeTargetErrors(t *testing.T) {
 
 // TestProbeNginx probes nginx configured as a service usually is: ssl_protocols
 // TLSv1.2 TLSv1.3, and with ssl_verify_client optional and on. The accepted versions
-// must be those two. nginx asks for a certificate in both modes and, with "on",
+// must be those two, and the fallback hello at TLS 1.2 rejected. nginx asks for a certificate in both modes and, with "on",
 // still completes the handshake without one and refuses the request at the HTTP
 // layer (400): at the TLS layer, which is what the probe sees, both are optional.
 func TestProbeNginx(t *testing.T) {
@@ -239,6 +242,9 @@ func TestProbeNginx(t *testing.T) {
 		}
 		if r.ClientCert != tt.clientCert {
 			t.Errorf("%s: client cert %s, want %s", tt.name, r.ClientCert, tt.clientCert)
+		}
+		if r.FallbackSCSV != FallbackRejected || r.FallbackVersion != "TLS1.2" {
+			t.Errorf("%s: fallback %s at %s (%s), want rejected at TLS1.2", tt.name, r.FallbackSCSV, r.FallbackVersion, r.FallbackAnswer)
 		}
 	}
 }
