@@ -13,9 +13,9 @@ import (
 // IgnoreFallbackSCSV listens on a loopback port in front of the TLS server at backend
 // and removes TLS_FALLBACK_SCSV from each connection's first ClientHello before
 // passing it on, so the server answers as one that ignores the signal (RFC 7507)
-// would. No server installed here ignores it (OpenSSL, GnuTLS and Go all implement
-// it), so this rewriting proxy is a stand-in, and the answer still comes from the
-// real server. A handshake through it cannot finish with the SCSV offered (the
+// would. No server the tests run ignores it (OpenSSL and Go implement it, and GnuTLS
+// checks it unconditionally too), so this rewriting proxy is a stand-in, and the
+// answer still comes from the real server. A handshake through it cannot finish with the SCSV offered (the
 // transcripts differ), but a fallback check reads only the ServerHello.
 func IgnoreFallbackSCSV(t testing.TB, backend string) string {
 	t.Helper()

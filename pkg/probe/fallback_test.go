@@ -3,6 +3,7 @@ package probe
 import (
 	"context"
 	"crypto/tls"
+	"net"
 	"os/exec"
 	"slices"
 	"strings"
@@ -79,6 +80,42 @@ func TestProbeFallbackSCSV(t *testing.T) {
 			ssl3 := r.Versions[len(r.Versions)-1]
 			if ssl3.Version != "SSL3" || ssl3.Accepted || ssl3.Error == "" {
 				t.Errorf("SSL 3.0 row %+v, want refused with a reason", ssl3)
+			}
+		})
+	}
+}
+
+// TestFallbackUnknownAnswers: whatever is neither inappropriate_fallback nor a
+// ServerHello at the offered version is "unknown", with what came. Real servers do
+// not answer these ways to a well-formed hello, so scripted listeners play them; the
+// recorded answers are a real OpenSSL's and Go's.
+func TestFallbackUnknownAnswers(t *testing.T) {
+	reply := func(answer []byte) func(net.Conn) {
+		return func(c net.Conn) {
+			c.Read(make([]byte, 4096))
+			c.Write(answer)
+		}
+	}
+	tests := []struct {
+		name   string
+		answer func(net.Conn)
+		want   string
+	}{
+		{"another alert", reply(readAnswerFile(t, "openssl-ssl3-handshake-failure.hex")), "alert handshake_failure"},
+		{"a ServerHello at another version", reply(readAnswerFile(t, "go-serverhello-tls11.hex")), "ServerHello TLS1.1"},
+		{"closed", reply(nil), "connection closed without an answer"},
+		{"silent", func(c net.Conn) { c.Read(make([]byte, 4096)); time.Sleep(2 * time.Second) }, "timeout: no answer"},
+		{"not TLS", reply([]byte("HTTP/1.1 400 Bad Request\r\n\r\n")), "unexpected answer: answer is not a TLS record"},
+	}
+	accepted := []acceptedVersion{{tls.VersionTLS13, tls.TLS_AES_128_GCM_SHA256}, {tls.VersionTLS12, tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			defer cancel()
+			var r Result
+			checkFallback(ctx, serveRaw(t, tt.answer), "127.0.0.1", "", accepted, &r)
+			if r.FallbackSCSV != FallbackUnknown || r.FallbackAnswer != tt.want || r.FallbackVersion != "TLS1.2" {
+				t.Errorf("fallback %s at %s (%s), want unknown at TLS1.2 (%s)", r.FallbackSCSV, r.FallbackVersion, r.FallbackAnswer, tt.want)
 			}
 		})
 	}

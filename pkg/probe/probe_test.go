@@ -185,9 +185,10 @@ func TestProbeTargetErrors(t *testing.T) {
 
 // TestProbeNginx probes nginx configured as a service usually is: ssl_protocols
 // TLSv1.2 TLSv1.3, and with ssl_verify_client optional and on. The accepted versions
-// must be those two, and the fallback hello at TLS 1.2 rejected. nginx asks for a certificate in both modes and, with "on",
-// still completes the handshake without one and refuses the request at the HTTP
-// layer (400): at the TLS layer, which is what the probe sees, both are optional.
+// must be those two, and the fallback hello at TLS 1.2 rejected. nginx asks for a
+// certificate in both modes and, with "on", still completes the handshake without one
+// and refuses the request at the HTTP layer (400): at the TLS layer, which is what the
+// probe sees, both are optional.
 func TestProbeNginx(t *testing.T) {
 	if _, err := exec.LookPath("nginx"); err != nil {
 		t.Skip("nginx not installed (.ci/run installs nginx-light)")
