@@ -169,7 +169,7 @@ func (p *prober) target(ctx context.Context, target string) Result {
 		if !vr.Accepted {
 			continue
 		}
-		if len(accepted) == 0 && h != nil {
+		if len(accepted) == 0 {
 			r.Leaf, r.ClientCert = h.leaf, h.clientCert
 		}
 		accepted = append(accepted, acceptedVersion{v, h.cipher})

@@ -175,7 +175,6 @@ func readServerAnswer(r io.Reader) (*serverAnswer, error) {
 	s.ReadUint16(&version)
 	s.ReadUint16(&length)
 	if version>>8 != 3 || typ < 20 || typ > 24 { // RFC 5246 §6.2.1 content types 20 to 24
-
 		return nil, errNotTLS
 	}
 	if int(length) > maxRecordLength {
