@@ -14,7 +14,9 @@ import (
 // version that carries TLS_FALLBACK_SCSV (RFC 7507).
 const (
 	// FallbackRejected: the server answered with the inappropriate_fallback alert, as
-	// RFC 7507 §3 requires; a downgrade by a man in the middle fails.
+	// RFC 7507 §3 requires, or refused otherwise (closed the connection, say) where
+	// the same hello without the signal got a ServerHello; a downgrade by a man in the
+	// middle fails.
 	FallbackRejected = "rejected"
 	// FallbackAccepted: the server answered with a ServerHello at the lower version; it
 	// ignores the signal, and a client that retries at a lower version can be
@@ -23,7 +25,8 @@ const (
 	// FallbackNotApplicable: the server accepts fewer than two versions, so there is
 	// no lower version to fall back to.
 	FallbackNotApplicable = "not_applicable"
-	// FallbackUnknown: another alert, a close, a timeout, or the versions were not all
+	// FallbackUnknown: another alert, a close or a timeout that the same hello without
+	// the signal got too (or no time was left to try it), or the versions were not all
 	// tried; Result.FallbackAnswer says which.
 	FallbackUnknown = "unknown"
 )
@@ -69,7 +72,13 @@ func probeSSL3(ctx context.Context, addr, host, proto string) (VersionResult, *s
 // it chose there first, and TLS_FALLBACK_SCSV, and sets r's fallback fields from the
 // answer. accepted are the versions the server accepted, best first, with the suite
 // it chose at each.
-func checkFallback(ctx context.Context, addr, host, proto string, accepted []acceptedVersion, r *Result) {
+//
+// Some servers refuse the hello without saying why: Dovecot and slapd close the
+// connection, their TLS library's alert never sent. When the answer is neither the
+// alert nor a ServerHello, the same hello is sent again without the signal (a control);
+// a ServerHello to that one shows that the signal alone made the server refuse, which
+// is a rejection. Otherwise the answer stays unknown, both answers stated.
+func (p *prober) checkFallback(ctx context.Context, addr, host, proto string, accepted []acceptedVersion, r *Result) {
 	if len(accepted) < 2 {
 		r.FallbackSCSV = FallbackNotApplicable
 		return
@@ -86,16 +95,31 @@ func checkFallback(ctx context.Context, addr, host, proto string, accepted []acc
 			offer = append(offer, s)
 		}
 	}
-	a, err := rawHello(ctx, addr, host, proto, lower.id, append(offer, tls.TLS_FALLBACK_SCSV))
+	answer := func(suites []uint16) (string, bool, bool) {
+		a, err := rawHello(ctx, addr, host, proto, lower.id, suites)
+		if err != nil {
+			return answerError(err), false, false
+		}
+		return a.String(), a.isAlert && a.alert == alertInappropriateFallback, !a.isAlert && a.version == lower.id
+	}
+	said, alert, hello := answer(append(slices.Clip(offer), tls.TLS_FALLBACK_SCSV))
+	r.FallbackAnswer = said
 	switch {
-	case err != nil:
-		r.FallbackSCSV, r.FallbackAnswer = FallbackUnknown, answerError(err)
-	case a.isAlert && a.alert == alertInappropriateFallback:
-		r.FallbackSCSV, r.FallbackAnswer = FallbackRejected, a.String()
-	case !a.isAlert && a.version == lower.id:
-		r.FallbackSCSV, r.FallbackAnswer = FallbackAccepted, a.String()
-	default:
-		r.FallbackSCSV, r.FallbackAnswer = FallbackUnknown, a.String()
+	case alert:
+		r.FallbackSCSV = FallbackRejected
+		return
+	case hello:
+		r.FallbackSCSV = FallbackAccepted
+		return
+	}
+	r.FallbackSCSV = FallbackUnknown
+	if ctx.Err() != nil || !p.wait(ctx) {
+		return // no time left for the control
+	}
+	control, _, hello := answer(offer)
+	r.FallbackAnswer += "; without the signal: " + control
+	if hello {
+		r.FallbackSCSV = FallbackRejected
 	}
 }
 

@@ -38,7 +38,8 @@ type Result struct {
 	Leaf       *Certificate `json:"leaf_certificate,omitempty"`
 	// FallbackSCSV is the server's answer to a ClientHello at the second best version
 	// it accepted, carrying TLS_FALLBACK_SCSV (RFC 7507): "rejected" (the
-	// inappropriate_fallback alert), "accepted" (a ServerHello at that version),
+	// inappropriate_fallback alert, or no ServerHello where the same hello without
+	// the signal gets one), "accepted" (a ServerHello at that version),
 	// "not_applicable" (fewer than two versions accepted) or "unknown" (anything
 	// else; FallbackAnswer says what).
 	FallbackSCSV string `json:"fallback_scsv"`
@@ -46,7 +47,9 @@ type Result struct {
 	FallbackVersion string `json:"fallback_scsv_version,omitempty"`
 	// FallbackAnswer is what the server sent back: "alert inappropriate_fallback",
 	// "ServerHello TLS1.2", "alert handshake_failure", "connection closed without an
-	// answer", "timeout: no answer", or the error.
+	// answer", "timeout: no answer", or the error; when that is neither the alert nor
+	// a ServerHello, followed by "; without the signal: " and the answer to the same
+	// hello without TLS_FALLBACK_SCSV.
 	FallbackAnswer string `json:"fallback_scsv_answer,omitempty"`
 }
 
@@ -178,7 +181,7 @@ func (p *prober) target(ctx context.Context, target string) Result {
 	case len(accepted) == 0 && r.Error == "":
 		r.Error = fmt.Sprintf("no TLS version accepted: %v", firstErr)
 	case r.Error == "" && p.wait(ctx):
-		checkFallback(ctx, addr, host, proto, accepted, &r)
+		p.checkFallback(ctx, addr, host, proto, accepted, &r)
 	case r.Error == "":
 		r.FallbackAnswer = "timeout before the fallback check"
 	}

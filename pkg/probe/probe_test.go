@@ -244,9 +244,7 @@ func TestProbeNginx(t *testing.T) {
 		if r.ClientCert != tt.clientCert {
 			t.Errorf("%s: client cert %s, want %s", tt.name, r.ClientCert, tt.clientCert)
 		}
-		if r.FallbackSCSV != FallbackRejected || r.FallbackVersion != "TLS1.2" {
-			t.Errorf("%s: fallback %s at %s (%s), want rejected at TLS1.2", tt.name, r.FallbackSCSV, r.FallbackVersion, r.FallbackAnswer)
-		}
+		wantFallbackRejected(t, r, "TLS1.2", alertAnswer)
 	}
 }
 

@@ -36,9 +36,7 @@ func TestProbeSMTPStartTLS(t *testing.T) {
 		t.Errorf("smtp://: accepted %v error %q leaf %v (%+v)", got, r[0].Error, r[0].Leaf, r[0].Versions)
 	}
 	// The fallback hello goes through the same upgrade; Go's server rejects it.
-	if r[0].FallbackSCSV != FallbackRejected || r[0].FallbackVersion != "TLS1.2" {
-		t.Errorf("smtp://: fallback %s at %s (%s)", r[0].FallbackSCSV, r[0].FallbackVersion, r[0].FallbackAnswer)
-	}
+	wantFallbackRejected(t, r[0], "TLS1.2", alertAnswer)
 	// Without the upgrade the server's greeting is no TLS.
 	if len(accepted(r[1])) != 0 || !strings.Contains(r[1].Error, "no TLS version accepted") {
 		t.Errorf("without smtp://: %+v", r[1])
@@ -93,9 +91,7 @@ func TestProbePostgresStartTLS(t *testing.T) {
 		t.Errorf("accepted %v error %q leaf %+v (%+v)", got, r.Error, r.Leaf, r.Versions)
 	}
 	// PostgreSQL's OpenSSL rejects the fallback hello sent after an SSLRequest.
-	if r.FallbackSCSV != FallbackRejected || r.FallbackAnswer != "alert inappropriate_fallback" {
-		t.Errorf("fallback %s at %s (%s)", r.FallbackSCSV, r.FallbackVersion, r.FallbackAnswer)
-	}
+	wantFallbackRejected(t, r, "TLS1.2", alertAnswer)
 }
 
 // TestProbePostgresRefusal: a server that answers the SSLRequest with 'N' (what
