@@ -71,7 +71,7 @@ func probeSSL3(ctx context.Context, addr, host, proto string) (VersionResult, *s
 // checkFallback offers the second best version the server accepted, with the suite
 // it chose there first, and TLS_FALLBACK_SCSV, and sets r's fallback fields from the
 // answer. accepted are the versions the server accepted, best first, with the suite
-// it chose at each.
+// it chose at each: two at least.
 //
 // Some servers refuse the hello without saying why: Dovecot and slapd close the
 // connection, their TLS library's alert never sent. When the answer is neither the
@@ -79,10 +79,6 @@ func probeSSL3(ctx context.Context, addr, host, proto string) (VersionResult, *s
 // a ServerHello to that one shows that the signal alone made the server refuse, which
 // is a rejection. Otherwise the answer stays unknown, both answers stated.
 func (p *prober) checkFallback(ctx context.Context, addr, host, proto string, accepted []acceptedVersion, r *Result) {
-	if len(accepted) < 2 {
-		r.FallbackSCSV = FallbackNotApplicable
-		return
-	}
 	lower := accepted[1]
 	r.FallbackVersion = versionName(lower.id)
 	suites := ssl3Suites

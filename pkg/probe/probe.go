@@ -178,12 +178,16 @@ func (p *prober) target(ctx context.Context, target string) Result {
 		accepted = append(accepted, acceptedVersion{v, h.cipher})
 	}
 	switch {
-	case len(accepted) == 0 && r.Error == "":
-		r.Error = fmt.Sprintf("no TLS version accepted: %v", firstErr)
-	case r.Error == "" && p.wait(ctx):
-		p.checkFallback(ctx, addr, host, proto, accepted, &r)
-	case r.Error == "":
+	case r.Error != "": // cut short: the fallback check stays unknown
+	case len(accepted) < 2:
+		r.FallbackSCSV = FallbackNotApplicable // nothing lower to fall back to
+		if len(accepted) == 0 {
+			r.Error = fmt.Sprintf("no TLS version accepted: %v", firstErr)
+		}
+	case !p.wait(ctx):
 		r.FallbackAnswer = "timeout before the fallback check"
+	default:
+		p.checkFallback(ctx, addr, host, proto, accepted, &r)
 	}
 	return r
 }

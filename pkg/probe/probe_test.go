@@ -175,6 +175,10 @@ func TestProbeTargetErrors(t *testing.T) {
 	if !strings.Contains(results[1].Error, "no TLS version accepted") || len(accepted(results[1])) != 0 {
 		t.Errorf("ssh service: %q %+v", results[1].Error, results[1].Versions)
 	}
+	// Unreachable: nothing known; no TLS version: nothing to fall back from.
+	if results[0].FallbackSCSV != FallbackUnknown || results[1].FallbackSCSV != FallbackNotApplicable {
+		t.Errorf("fallback: closed port %s, ssh service %s", results[0].FallbackSCSV, results[1].FallbackSCSV)
+	}
 	if !strings.Contains(results[2].Error, "bad target") {
 		t.Errorf("target without a port: %q", results[2].Error)
 	}
