@@ -2,10 +2,12 @@ package probe
 
 import (
 	"bytes"
+	"context"
 	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -142,4 +144,20 @@ func FuzzServerAnswer(f *testing.F) {
 			t.Fatalf("answer %v from content type %d", a, b[0])
 		}
 	})
+}
+
+// TestProbeSSL3Accepted: a ServerHello at 0x0300 makes an accepted SSL3 row with the
+// suite chosen. No server here speaks SSL 3.0, so a scripted listener answers with
+// Go's recorded TLS 1.1 ServerHello, its version bytes set to SSL 3.0.
+func TestProbeSSL3Accepted(t *testing.T) {
+	hello := readAnswerFile(t, "go-serverhello-tls11.hex")
+	hello[9], hello[10] = 3, 0 // server_version, after the record and handshake headers
+	addr := serveRaw(t, func(c net.Conn) {
+		c.Read(make([]byte, 4096))
+		c.Write(hello)
+	})
+	vr, h, err := tryVersion(context.Background(), addr, "127.0.0.1", "", versionSSL30)
+	if err != nil || !vr.Accepted || vr.Version != "SSL3" || vr.Cipher != "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA" || h == nil {
+		t.Errorf("row %+v, handshake %+v, error %v", vr, h, err)
+	}
 }
