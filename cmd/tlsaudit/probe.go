@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -12,16 +11,13 @@ import (
 	"slices"
 	"strings"
 	"syscall"
-	"text/tabwriter"
 	"time"
 
+	"github.com/tlsaudit/tlsaudit/pkg/classify"
 	"github.com/tlsaudit/tlsaudit/pkg/policy"
 	"github.com/tlsaudit/tlsaudit/pkg/probe"
 	"github.com/tlsaudit/tlsaudit/pkg/report"
 )
-
-// probeFormats are the output formats of tlsaudit probe.
-var probeFormats = []string{"table", "json"}
 
 // probeCmd actively checks TLS servers: which versions they accept, the cipher at
 // each, client-certificate requests and the leaf certificate.
@@ -33,13 +29,15 @@ func probeCmd(args []string, stdout, stderr io.Writer) int {
 	timeout := fs.Duration("timeout", 10*time.Second, "time allowed for all the handshakes of one target")
 	concurrency := fs.Int("concurrency", 8, "targets probed at once")
 	rate := fs.Float64("rate", 0, "most handshakes started per second over the run (0: no limit)")
-	failOn := fs.String("fail-on", "none", "exit 1 when a target accepts: legacy (a version below --min-tls), or none")
+	failOn := fs.String("fail-on", "none", "exit 1 when a target accepts: legacy (a version below --min-tls), fallback (a ClientHello with TLS_FALLBACK_SCSV below its best version), any (either), or none")
 	minTLS := fs.String("min-tls", "TLS1.2", "lowest acceptable TLS version")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: tlsaudit probe [flags] [smtp|imap|pop3|ftp|ldap|mysql|postgres://]HOST:PORT...\n\n"+
-			"Shakes hands with each target at TLS 1.3, 1.2, 1.1 and 1.0 separately and reports the versions\n"+
-			"accepted, the cipher at each, whether a client certificate is asked for or required, and the\n"+
-			"leaf certificate. A target that cannot be reached or does not speak TLS gets its own error.\n\n"+
+			"Shakes hands with each target at TLS 1.3, 1.2, 1.1 and 1.0 separately, offers SSL 3.0, and reports\n"+
+			"the versions accepted, the cipher at each, whether a client certificate is asked for or required,\n"+
+			"the leaf certificate, and whether the server rejects a ClientHello below its best version that\n"+
+			"carries TLS_FALLBACK_SCSV (RFC 7507). A target that cannot be reached or does not speak TLS gets\n"+
+			"its own error.\n\n"+
 			"Exit codes: 0 ran, 1 a target accepts what --fail-on names, 2 usage or input error.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
@@ -54,8 +52,8 @@ func probeCmd(args []string, stdout, stderr io.Writer) int {
 	case !slices.Contains(probeFormats, *format):
 		fmt.Fprintf(stderr, "tlsaudit probe: --format must be one of %s, not %q\n", strings.Join(probeFormats, ", "), *format)
 		return exitError
-	case *failOn != "none" && *failOn != "legacy":
-		fmt.Fprintf(stderr, "tlsaudit probe: --fail-on must be legacy or none, not %q\n", *failOn)
+	case !slices.Contains([]string{"none", "legacy", "fallback", "any"}, *failOn):
+		fmt.Fprintf(stderr, "tlsaudit probe: --fail-on must be legacy, fallback, any or none, not %q\n", *failOn)
 		return exitError
 	case err != nil:
 		fmt.Fprintf(stderr, "tlsaudit probe: --min-tls: %v\n", err)
@@ -81,18 +79,12 @@ func probeCmd(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	results := probe.Run(ctx, targets, probe.Options{Timeout: *timeout, Concurrency: *concurrency, Rate: *rate})
-	if *format == "json" {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(struct {
-			Targets []probe.Result `json:"targets"`
-		}{results}); err != nil {
-			return exitError
-		}
-	} else {
-		writeProbeTable(stdout, results)
+	if err := writeProbe(stdout, *format, results); err != nil {
+		fmt.Fprintf(stderr, "tlsaudit probe: %v\n", err)
+		return exitError
 	}
-	if *failOn == "legacy" && acceptsBelow(results, minVersion.String()) {
+	legacy, fallback := *failOn == "legacy" || *failOn == "any", *failOn == "fallback" || *failOn == "any"
+	if legacy && acceptsBelow(results, minVersion) || fallback && acceptsFallback(results) {
 		return exitViolation
 	}
 	return exitOK
@@ -108,13 +100,12 @@ func probeTarget(f *report.Flow) string {
 	return probe.TargetFor(f.Server, f.StartTLS, f.AppProtocol)
 }
 
-// acceptsBelow reports whether a target accepted a version older than min.
-func acceptsBelow(results []probe.Result, min string) bool {
-	order := []string{"TLS1.0", "TLS1.1", "TLS1.2", "TLS1.3"}
-	floor := slices.Index(order, min)
+// acceptsBelow reports whether a target accepted a version older than min (SSL 3.0
+// included).
+func acceptsBelow(results []probe.Result, min classify.Version) bool {
 	for _, r := range results {
 		for _, v := range r.Versions {
-			if v.Accepted && slices.Index(order, v.Version) < floor {
+			if ver, err := policy.ParseVersion(v.Version); v.Accepted && err == nil && ver < min {
 				return true
 			}
 		}
@@ -122,26 +113,13 @@ func acceptsBelow(results []probe.Result, min string) bool {
 	return false
 }
 
-func writeProbeTable(w io.Writer, results []probe.Result) {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "TARGET\tACCEPTED\tCIPHERS\tCLIENT CERT\tLEAF EXPIRES\tERROR")
+// acceptsFallback reports whether a target answered a ClientHello carrying
+// TLS_FALLBACK_SCSV below its best version with a ServerHello.
+func acceptsFallback(results []probe.Result) bool {
 	for _, r := range results {
-		var acc, ciphers []string
-		for _, v := range r.Versions {
-			if v.Accepted {
-				acc = append(acc, v.Version)
-				ciphers = append(ciphers, v.Version+"="+v.Cipher)
-			}
+		if r.FallbackSCSV == probe.FallbackAccepted {
+			return true
 		}
-		expires := ""
-		if r.Leaf != nil {
-			expires = r.Leaf.NotAfter.Format(time.DateOnly)
-			if r.Leaf.Expired {
-				expires += " (expired)"
-			}
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Target, strings.Join(acc, ","), strings.Join(ciphers, " "),
-			r.ClientCert, expires, r.Error)
 	}
-	tw.Flush()
+	return false
 }

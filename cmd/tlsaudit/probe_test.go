@@ -16,11 +16,15 @@ import (
 )
 
 // TestProbeCommand runs `tlsaudit probe` against Go servers on loopback: exit 1 with
-// --fail-on legacy only when a target accepts TLS below --min-tls, a closed port is a
-// per-target error, and --from-report reads the TLS servers of an analyze report.
+// --fail-on legacy only when a target accepts TLS below --min-tls, with --fail-on
+// fallback only when one answers a TLS_FALLBACK_SCSV hello below its best version
+// (a Go server behind tlstest.IgnoreFallbackSCSV, since none here ignores it), with
+// --fail-on any for either; a closed port is a per-target error, and --from-report
+// reads the TLS servers of an analyze report.
 func TestProbeCommand(t *testing.T) {
 	modern := tlstest.Serve(t, &tls.Config{MinVersion: tls.VersionTLS12, MaxVersion: tls.VersionTLS13})
 	legacy := tlstest.Serve(t, &tls.Config{MinVersion: tls.VersionTLS10, MaxVersion: tls.VersionTLS12})
+	downgradable := tlstest.IgnoreFallbackSCSV(t, tlstest.Serve(t, &tls.Config{}))
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	closed := ln.Addr().String()
 	ln.Close()
@@ -43,6 +47,13 @@ func TestProbeCommand(t *testing.T) {
 		{"legacy allowed by --min-tls", []string{"--fail-on", "legacy", "--min-tls", "TLS1.0", legacy}, exitOK, []string{legacy}},
 		{"closed port is the target's error", []string{"--fail-on", "legacy", closed, modern}, exitOK, []string{closed, modern}},
 		{"from a report", []string{"--fail-on", "legacy", "--from-report", reportFile}, exitViolation, []string{legacy, "imap://" + closed}},
+		{"fallback rejected passes", []string{"--fail-on", "fallback", modern, legacy}, exitOK, []string{modern, legacy}},
+		{"fallback accepted fails", []string{"--fail-on", "fallback", modern, downgradable}, exitViolation, []string{modern, downgradable}},
+		{"fallback accepted is no legacy version", []string{"--fail-on", "legacy", downgradable}, exitOK, []string{downgradable}},
+		{"any: fallback", []string{"--fail-on", "any", downgradable}, exitViolation, []string{downgradable}},
+		{"any: legacy", []string{"--fail-on", "any", legacy}, exitViolation, []string{legacy}},
+		{"any: neither", []string{"--fail-on", "any", modern}, exitOK, []string{modern}},
+		{"bad --fail-on", []string{"--fail-on", "weak", modern}, exitError, nil},
 		{"no targets", nil, exitError, nil},
 		{"bad format", []string{"--format", "xml", modern}, exitError, nil},
 	}

@@ -1,5 +1,6 @@
 // Package tlstest serves TLS on loopback for tests: a throwaway self-signed
-// certificate and a server that takes connections until the test ends.
+// certificate, a server that takes connections until the test ends, and a proxy in
+// front of one that makes it ignore TLS_FALLBACK_SCSV.
 package tlstest
 
 import (
@@ -20,12 +21,19 @@ import (
 // valid from an hour ago for two days.
 func SelfSigned(t testing.TB) tls.Certificate {
 	t.Helper()
+	return SelfSignedFor(t, "api.internal")
+}
+
+// SelfSignedFor is SelfSigned with dnsNames as the DNS names, the first one also
+// the common name: a test may give a name no CA would sign, as a hostile server can.
+func SelfSignedFor(t testing.TB, dnsNames ...string) tls.Certificate {
+	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "api.internal"},
-		DNSNames: []string{"api.internal"}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: dnsNames[0]},
+		DNSNames: dnsNames, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(48 * time.Hour)}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
@@ -46,6 +54,16 @@ func Serve(t testing.TB, cfg *tls.Config) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	accept(t, ln, func(c net.Conn) {
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		io.Copy(io.Discard, c)
+	})
+	return ln.Addr().String()
+}
+
+// accept hands every connection to ln to handle, each on its own goroutine and
+// closed when handle returns, until the test ends.
+func accept(t testing.TB, ln net.Listener, handle func(net.Conn)) {
 	t.Cleanup(func() { ln.Close() })
 	go func() {
 		for {
@@ -55,10 +73,8 @@ func Serve(t testing.TB, cfg *tls.Config) string {
 			}
 			go func() {
 				defer c.Close()
-				c.SetDeadline(time.Now().Add(5 * time.Second))
-				io.Copy(io.Discard, c)
+				handle(c)
 			}()
 		}
 	}()
-	return ln.Addr().String()
 }

@@ -5,9 +5,12 @@
 //
 // Run probes targets concurrently, bounded by Options.Concurrency, with a timeout per
 // target and an optional rate limit on handshakes. A target that cannot be reached or
-// does not speak TLS gets an error in its own Result; Run itself does not fail. Probes
-// use Go's crypto/tls client, so versions it cannot speak (SSL 3.0, SSL 2.0) are not
-// probed and TLS_FALLBACK_SCSV is not sent. SMTP, IMAP, POP3, FTP, LDAP,
-// MySQL and PostgreSQL targets are upgraded to TLS in their own protocol first; every line read before TLS
-// is bounded, so a hostile server cannot make a buffer grow.
+// does not speak TLS gets an error in its own Result; Run itself does not fail.
+//
+// TLS 1.0 to 1.3 are probed with Go's crypto/tls client. SSL 3.0, and a ClientHello
+// below the server's best version carrying TLS_FALLBACK_SCSV (RFC 7507), are
+// hand-built, and only the server's first record is read back, its length bounded
+// before anything is allocated (SSL 2.0 is not probed). SMTP, IMAP, POP3, FTP, LDAP,
+// MySQL and PostgreSQL targets are upgraded to TLS in their own protocol first; every
+// line read before TLS is bounded, so a hostile server cannot make a buffer grow.
 package probe

@@ -39,6 +39,21 @@ type Result struct {
 	// went on without one), "required" (refused without one), or "unknown".
 	ClientCert string       `json:"client_cert"`
 	Leaf       *Certificate `json:"leaf_certificate,omitempty"`
+	// FallbackSCSV is the server's answer to a ClientHello at the second best version
+	// it accepted, carrying TLS_FALLBACK_SCSV (RFC 7507): "rejected" (the
+	// inappropriate_fallback alert, or no ServerHello where the same hello without
+	// the signal gets one), "accepted" (a ServerHello at that version),
+	// "not_applicable" (fewer than two versions accepted) or "unknown" (anything
+	// else; FallbackAnswer says what).
+	FallbackSCSV string `json:"fallback_scsv"`
+	// FallbackVersion is the version that ClientHello offered, when one was sent.
+	FallbackVersion string `json:"fallback_scsv_version,omitempty"`
+	// FallbackAnswer is what the server sent back: "alert inappropriate_fallback",
+	// "ServerHello TLS1.2", "alert handshake_failure", "connection closed without an
+	// answer", "timeout: no answer", or the error; when that is neither the alert nor
+	// a ServerHello, followed by "; without the signal: " and the answer to the same
+	// hello without TLS_FALLBACK_SCSV.
+	FallbackAnswer string `json:"fallback_scsv_answer,omitempty"`
 }
 
 // VersionResult is one handshake attempt at a single version.
@@ -66,13 +81,9 @@ const (
 	ClientCertUnknown      = "unknown"
 )
 
-// versions are probed newest first; the first accepted one answers ClientCert.
-var versions = []struct {
-	id   uint16
-	name string
-}{
-	{tls.VersionTLS13, "TLS1.3"}, {tls.VersionTLS12, "TLS1.2"}, {tls.VersionTLS11, "TLS1.1"}, {tls.VersionTLS10, "TLS1.0"},
-}
+// versions are probed newest first; the first accepted one answers ClientCert. SSL 3.0
+// is offered by a hand-built ClientHello, the others by crypto/tls.
+var versions = []uint16{tls.VersionTLS13, tls.VersionTLS12, tls.VersionTLS11, tls.VersionTLS10, versionSSL30}
 
 // allSuites offers every suite crypto/tls implements, insecure ones included: a
 // server that accepts only those is what a probe is for.
@@ -136,51 +147,80 @@ func (p *prober) wait(ctx context.Context) bool {
 }
 
 func (p *prober) target(ctx context.Context, target string) Result {
-	r := Result{Target: target, Versions: []VersionResult{}, ClientCert: ClientCertUnknown}
+	r := Result{Target: target, Versions: []VersionResult{}, ClientCert: ClientCertUnknown, FallbackSCSV: FallbackUnknown}
 	proto, addr, err := parseTarget(target)
 	if err != nil {
 		r.Error = fmt.Sprintf("bad target: %v", err)
 		return r
 	}
 	host, _, _ := net.SplitHostPort(addr)
+	ep := endpoint{dial: p.opt.Dial, addr: addr, host: host, proto: proto}
 	ctx, cancel := context.WithTimeout(ctx, p.opt.Timeout)
 	defer cancel()
 	var firstErr error
-	accepted := false
+	var accepted []acceptedVersion
 	for _, v := range versions {
 		if !p.wait(ctx) {
 			r.Error = "timeout before every version was tried"
 			break
 		}
-		h, err := handshake(ctx, p.opt.Dial, addr, host, proto, v.id)
-		vr := VersionResult{Version: v.name}
+		vr, h, err := tryVersion(ctx, ep, v)
 		if err != nil {
 			var op *net.OpError
 			if errors.As(err, &op) && op.Op == "dial" {
 				r.Error = err.Error() // "dial tcp ADDR: connect: connection refused"
 				return r              // unreachable: the other versions would say the same
 			}
-			vr.Error = err.Error()
 			if firstErr == nil {
 				firstErr = err
 			}
-			r.Versions = append(r.Versions, vr)
-			continue
-		}
-		vr.Accepted = true
-		if h.cipher != 0 {
-			vr.Cipher = tls.CipherSuiteName(h.cipher)
 		}
 		r.Versions = append(r.Versions, vr)
-		if !accepted {
-			accepted = true
+		if !vr.Accepted {
+			continue
+		}
+		if len(accepted) == 0 {
 			r.Leaf, r.ClientCert = h.leaf, h.clientCert
 		}
+		accepted = append(accepted, acceptedVersion{v, h.cipher})
 	}
-	if !accepted && r.Error == "" {
-		r.Error = fmt.Sprintf("no TLS version accepted: %v", firstErr)
+	switch {
+	case r.Error != "": // cut short: the fallback check stays unknown
+	case len(accepted) < 2:
+		r.FallbackSCSV = FallbackNotApplicable // nothing lower to fall back to
+		if len(accepted) == 0 {
+			r.Error = fmt.Sprintf("no TLS version accepted: %v", firstErr)
+		}
+	case !p.wait(ctx):
+		r.FallbackAnswer = "timeout before the fallback check"
+	default:
+		p.checkFallback(ctx, ep, accepted, &r)
 	}
 	return r
+}
+
+// tryVersion offers one version: through crypto/tls, or for SSL 3.0 through a
+// hand-built ClientHello. The row is filled in either way; err is the reason it was
+// not accepted, and h is set when it was.
+func tryVersion(ctx context.Context, ep endpoint, v uint16) (VersionResult, *shook, error) {
+	if v == versionSSL30 {
+		vr, a, err := probeSSL3(ctx, ep)
+		if vr.Accepted {
+			return vr, &shook{cipher: a.cipher, clientCert: ClientCertUnknown}, nil
+		}
+		return vr, nil, err
+	}
+	vr := VersionResult{Version: versionName(v)}
+	h, err := handshake(ctx, ep, v)
+	if err != nil {
+		vr.Error = err.Error()
+		return vr, nil, err
+	}
+	vr.Accepted = true
+	if h.cipher != 0 {
+		vr.Cipher = tls.CipherSuiteName(h.cipher)
+	}
+	return vr, h, nil
 }
 
 // shook is what one accepted handshake showed.
@@ -198,18 +238,12 @@ const refusalWait = 500 * time.Millisecond
 // handshake connects, upgrades with proto when it names one, and shakes hands at
 // exactly one version, offering no client certificate but noting whether one was
 // asked for.
-func handshake(ctx context.Context, dial func(context.Context, string, string) (net.Conn, error), addr, host, proto string, version uint16) (*shook, error) {
-	raw, err := dial(ctx, "tcp", addr)
+func handshake(ctx context.Context, ep endpoint, version uint16) (*shook, error) {
+	raw, err := ep.connect(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer raw.Close()
-	if dl, ok := ctx.Deadline(); ok {
-		raw.SetDeadline(dl)
-	}
-	if err := startTLS(raw, proto); err != nil {
-		return nil, fmt.Errorf("%s: %w", proto, err)
-	}
 	requested := false
 	cfg := &tls.Config{
 		MinVersion: version, MaxVersion: version, CipherSuites: allSuites,
@@ -219,9 +253,7 @@ func handshake(ctx context.Context, dial func(context.Context, string, string) (
 			return &tls.Certificate{}, nil
 		},
 	}
-	if net.ParseIP(host) == nil {
-		cfg.ServerName = host
-	}
+	cfg.ServerName = serverName(ep.host)
 	c := tls.Client(raw, cfg)
 	err = c.HandshakeContext(ctx)
 	if err != nil && !(requested && refusedForCertificate(err)) {
@@ -251,6 +283,41 @@ func handshake(ctx context.Context, dial func(context.Context, string, string) (
 	return h, nil
 }
 
+// endpoint is where a probe's connections go and how they reach TLS: the address,
+// the host name for SNI, the STARTTLS protocol ("" for none) and the function that
+// opens each connection (Options.Dial).
+type endpoint struct {
+	dial              func(ctx context.Context, network, addr string) (net.Conn, error)
+	addr, host, proto string
+}
+
+// connect connects with ctx's deadline on the connection and, when proto names a
+// protocol, upgrades with it up to where TLS begins. Every handshake of a probe,
+// crypto/tls's and the hand-built ones, starts here.
+func (ep endpoint) connect(ctx context.Context) (net.Conn, error) {
+	raw, err := ep.dial(ctx, "tcp", ep.addr)
+	if err != nil {
+		return nil, err
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		raw.SetDeadline(dl)
+	}
+	if err := startTLS(raw, ep.proto); err != nil {
+		raw.Close()
+		return nil, fmt.Errorf("%s: %w", ep.proto, err)
+	}
+	return raw, nil
+}
+
+// serverName is the SNI a probe sends for host: the name, or none for an address
+// (RFC 6066 §3 allows no literal IP address).
+func serverName(host string) string {
+	if net.ParseIP(host) != nil {
+		return ""
+	}
+	return host
+}
+
 // refusedForCertificate reports whether err, once the server asked for a client
 // certificate and got none, is its refusal: the alert certificate_required (RFC 8446
 // §4.4.2.4), or the bad_certificate or handshake_failure that TLS 1.2 servers send;
@@ -258,7 +325,7 @@ func handshake(ctx context.Context, dial func(context.Context, string, string) (
 // (TLSVerifyClient demand). crypto/tls reports a received alert as a *net.OpError
 // "remote error" wrapping an unexported alert type, so the alert is known by its text.
 func refusedForCertificate(err error) bool {
-	if errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) {
+	if isClosed(err) {
 		return true
 	}
 	var op *net.OpError
@@ -271,6 +338,9 @@ func refusedForCertificate(err error) bool {
 	}
 	return false
 }
+
+// isClosed reports whether err is the server closing or resetting the connection.
+func isClosed(err error) bool { return errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) }
 
 func leafOf(c *x509.Certificate) *Certificate {
 	l := &Certificate{Subject: c.Subject.String(), DNSNames: c.DNSNames, NotAfter: c.NotAfter.UTC(),

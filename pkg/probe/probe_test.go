@@ -123,6 +123,9 @@ func TestProbeOpenSSLOneVersionEach(t *testing.T) {
 		if r.ClientCert != ClientCertNotRequested {
 			t.Errorf("s_server %s: client cert %s", name, r.ClientCert)
 		}
+		if r.FallbackSCSV != FallbackNotApplicable {
+			t.Errorf("s_server %s: fallback %s (%s), want not_applicable with one version", name, r.FallbackSCSV, r.FallbackAnswer)
+		}
 	}
 }
 
@@ -172,6 +175,10 @@ func TestProbeTargetErrors(t *testing.T) {
 	if !strings.Contains(results[1].Error, "no TLS version accepted") || len(accepted(results[1])) != 0 {
 		t.Errorf("ssh service: %q %+v", results[1].Error, results[1].Versions)
 	}
+	// Unreachable: nothing known; no TLS version: nothing to fall back from.
+	if results[0].FallbackSCSV != FallbackUnknown || results[1].FallbackSCSV != FallbackNotApplicable {
+		t.Errorf("fallback: closed port %s, ssh service %s", results[0].FallbackSCSV, results[1].FallbackSCSV)
+	}
 	if !strings.Contains(results[2].Error, "bad target") {
 		t.Errorf("target without a port: %q", results[2].Error)
 	}
@@ -182,9 +189,10 @@ func TestProbeTargetErrors(t *testing.T) {
 
 // TestProbeNginx probes nginx configured as a service usually is: ssl_protocols
 // TLSv1.2 TLSv1.3, and with ssl_verify_client optional and on. The accepted versions
-// must be those two. nginx asks for a certificate in both modes and, with "on",
-// still completes the handshake without one and refuses the request at the HTTP
-// layer (400): at the TLS layer, which is what the probe sees, both are optional.
+// must be those two, and the fallback hello at TLS 1.2 rejected. nginx asks for a
+// certificate in both modes and, with "on", still completes the handshake without one
+// and refuses the request at the HTTP layer (400): at the TLS layer, which is what the
+// probe sees, both are optional.
 func TestProbeNginx(t *testing.T) {
 	if _, err := exec.LookPath("nginx"); err != nil {
 		t.Skip("nginx not installed (.ci/run installs nginx-light)")
@@ -240,6 +248,7 @@ func TestProbeNginx(t *testing.T) {
 		if r.ClientCert != tt.clientCert {
 			t.Errorf("%s: client cert %s, want %s", tt.name, r.ClientCert, tt.clientCert)
 		}
+		wantFallbackRejected(t, r, "TLS1.2", alertAnswer)
 	}
 }
 

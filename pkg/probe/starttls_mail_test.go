@@ -90,6 +90,8 @@ func TestProbeDovecot(t *testing.T) {
 			res.ClientCert != ClientCertNotRequested || res.Leaf == nil || res.Leaf.Subject != "CN=mail.internal" {
 			t.Errorf("%s: accepted %v error %q client cert %s leaf %+v (%+v)", res.Target, got, res.Error, res.ClientCert, res.Leaf, res.Versions)
 		}
+		// Dovecot, after STARTTLS and STLS, closes without sending its OpenSSL's alert.
+		wantFallbackRejected(t, res, "TLS1.2", closedAnswer)
 	}
 	if len(accepted(r[2])) != 0 || !strings.Contains(r[2].Error, "no TLS version accepted") {
 		t.Errorf("IMAP without the upgrade: %+v", r[2])
@@ -178,6 +180,11 @@ func TestProbeVsftpd(t *testing.T) {
 			res.Leaf == nil || !slices.Equal(res.Leaf.DNSNames, []string{"files.internal"}) {
 			t.Errorf("%s: accepted %v client cert %s error %q leaf %+v, want %v %s (%+v)",
 				tt.name, got, res.ClientCert, res.Error, res.Leaf, tt.versions, tt.clientCert, res.Versions)
+		}
+		if len(tt.versions) > 1 {
+			wantFallbackRejected(t, res, tt.versions[1], alertAnswer) // vsftpd's OpenSSL, after AUTH TLS
+		} else if res.FallbackSCSV != FallbackNotApplicable {
+			t.Errorf("%s: fallback %s with one version", tt.name, res.FallbackSCSV)
 		}
 	}
 	if res := r[len(tests)]; len(accepted(res)) != 0 || !strings.Contains(res.Error, `auth tls: reply "530`) {

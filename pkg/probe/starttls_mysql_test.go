@@ -58,6 +58,7 @@ func TestProbeMariaDB(t *testing.T) {
 		r[0].ClientCert != ClientCertOptional || r[0].Leaf == nil || r[0].Leaf.Subject != "CN=db.internal" {
 		t.Errorf("TLS on: accepted %v client cert %s error %q leaf %+v (%+v)", got, r[0].ClientCert, r[0].Error, r[0].Leaf, r[0].Versions)
 	}
+	wantFallbackRejected(t, r[0], "TLS1.2", alertAnswer) // MariaDB, after its SSLRequest
 	if len(accepted(r[1])) != 0 || !strings.Contains(r[1].Error, "server does not offer TLS") {
 		t.Errorf("TLS off: %+v", r[1])
 	}

@@ -35,6 +35,8 @@ func TestProbeSMTPStartTLS(t *testing.T) {
 	if got := accepted(r[0]); !slices.Equal(got, []string{"TLS1.3", "TLS1.2"}) || r[0].Error != "" || r[0].Leaf == nil {
 		t.Errorf("smtp://: accepted %v error %q leaf %v (%+v)", got, r[0].Error, r[0].Leaf, r[0].Versions)
 	}
+	// The fallback hello goes through the same upgrade; Go's server rejects it.
+	wantFallbackRejected(t, r[0], "TLS1.2", alertAnswer)
 	// Without the upgrade the server's greeting is no TLS.
 	if len(accepted(r[1])) != 0 || !strings.Contains(r[1].Error, "no TLS version accepted") {
 		t.Errorf("without smtp://: %+v", r[1])
@@ -88,6 +90,8 @@ func TestProbePostgresStartTLS(t *testing.T) {
 		r.Leaf == nil || r.Leaf.Subject != "CN=db.internal" {
 		t.Errorf("accepted %v error %q leaf %+v (%+v)", got, r.Error, r.Leaf, r.Versions)
 	}
+	// PostgreSQL's OpenSSL rejects the fallback hello sent after an SSLRequest.
+	wantFallbackRejected(t, r, "TLS1.2", alertAnswer)
 }
 
 // TestProbePostgresRefusal: a server that answers the SSLRequest with 'N' (what

@@ -210,6 +210,10 @@ func mdCell(s string) string {
 	return strings.NewReplacer("|", "\\|", "\n", " ", "\r", " ", "<", "&lt;", ">", "&gt;").Replace(s)
 }
 
+// MarkdownCell escapes s for a cell of a GitHub-flavoured Markdown table, as every
+// markdown format of tlsaudit does: s may come from a capture or a server.
+func MarkdownCell(s string) string { return mdCell(s) }
+
 // mdCode puts s in a code span: no HTML escaping there, but pipes, backticks and line
 // breaks still must not leak.
 func mdCode(s string) string {
