@@ -38,6 +38,12 @@ bench:
 bench-compare:
 	bash scripts/bench-compare.sh
 
+# The same on a corpus of about 3 GB (2M packets; long-lived flows dominate): one
+# worker against the peers where the file no longer fits the caches; BENCHMARKS-large.md.
+.PHONY: bench-compare-large
+bench-compare-large:
+	bash scripts/bench-compare.sh -r 3 -s 300 -o BENCHMARKS-large.md
+
 # Peak RSS (/usr/bin/time -v) of the built binary, `analyze` with default flags in every
 # format, over generated floods: 1M SYN-only flows, 1M one-datagram UDP flows and 200k
 # flows of 16 KiB random bytes without FIN (testdata/gen, about 3.6 GB, made once).

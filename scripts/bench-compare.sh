@@ -35,11 +35,13 @@ packets=$("$work/pcapgen" -o "$corpus" -flows "$flows" -segments "$segments")
 bytes=$(stat -c %s "$corpus")
 echo "corpus: $packets packets, $bytes bytes, $flows flows" >&2
 
-names=(tlsaudit-table tlsaudit-json ndpiReader tshark tcpdump cat)
+names=(tlsaudit-table-1w tlsaudit-json-1w tlsaudit-table-2w tlsaudit-json-2w ndpiReader tshark tcpdump cat)
 run() {
   case $1 in
-    tlsaudit-table) "$work/tlsaudit" analyze --format table "$corpus" ;;
-    tlsaudit-json) "$work/tlsaudit" analyze --format json "$corpus" ;;
+    tlsaudit-table-1w) "$work/tlsaudit" analyze --workers 1 --format table "$corpus" ;;
+    tlsaudit-json-1w) "$work/tlsaudit" analyze --workers 1 --format json "$corpus" ;;
+    tlsaudit-table-2w) "$work/tlsaudit" analyze --workers 2 --format table "$corpus" ;;
+    tlsaudit-json-2w) "$work/tlsaudit" analyze --workers 2 --format json "$corpus" ;;
     ndpiReader) ndpiReader -i "$corpus" -q -v 0 ;;
     tshark) tshark -n -r "$corpus" -Y 'tls.handshake.type==1 || tls.handshake.type==2' -T fields \
       -e tcp.stream -e tls.handshake.extensions.supported_version -e tls.handshake.extensions_server_name ;;
@@ -87,7 +89,8 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", (b > 0) ? a/b : 0}'; }
   echo "  Wall time from bash's microsecond clock around each command (a shell start included"
   echo "  for every one alike), peak RSS from \`/usr/bin/time -f %M\`; packets/s and MB/s are"
   echo "  the corpus over the median time."
-  echo "- Commands: \`tlsaudit analyze --format table|json FILE\`; \`ndpiReader -i FILE -q -v 0\`;"
+  echo "- Commands: \`tlsaudit analyze --workers 1|2 --format table|json FILE\` (1w, 2w: one flow"
+  echo "  table, or two on their own goroutines after one decode pass); \`ndpiReader -i FILE -q -v 0\`;"
   echo "  \`tshark -n -r FILE -Y 'tls.handshake.type==1 || tls.handshake.type==2' -T fields\` with"
   echo "  the stream, supported_versions and SNI fields; \`tcpdump -r FILE -w /dev/null\`; \`cat FILE\`."
   echo
@@ -109,11 +112,15 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", (b > 0) ? a/b : 0}'; }
   echo
   echo "| ratio | value | goal |"
   echo "| --- | ---: | ---: |"
-  echo "| tlsaudit (table) packets/s ÷ ndpiReader's | $(ratio "${sec[ndpiReader]}" "${sec[tlsaudit-table]}") | ≥ 4 |"
-  echo "| tlsaudit (json) packets/s ÷ ndpiReader's | $(ratio "${sec[ndpiReader]}" "${sec[tlsaudit-json]}") | ≥ 4 |"
-  echo "| tlsaudit (table) packets/s ÷ tshark's | $(ratio "${sec[tshark]}" "${sec[tlsaudit-table]}") | |"
-  echo "| tlsaudit (table) MB/s ÷ cat's | $(ratio "${sec[cat]}" "${sec[tlsaudit-table]}") | ≥ 0.5 |"
-  echo "| tlsaudit (table) MB/s ÷ tcpdump -r's | $(ratio "${sec[tcpdump]}" "${sec[tlsaudit-table]}") | |"
-  echo "| tlsaudit (table) peak RSS ÷ ndpiReader's | $(ratio "${rss[tlsaudit-table]}" "${rss[ndpiReader]}") | ≤ 1 |"
+  echo "| one worker (table) packets/s ÷ ndpiReader's | $(ratio "${sec[ndpiReader]}" "${sec[tlsaudit-table-1w]}") | ≥ 4 |"
+  echo "| one worker (json) packets/s ÷ ndpiReader's | $(ratio "${sec[ndpiReader]}" "${sec[tlsaudit-json-1w]}") | ≥ 4 |"
+  echo "| two workers (table) packets/s ÷ one worker's | $(ratio "${sec[tlsaudit-table-1w]}" "${sec[tlsaudit-table-2w]}") | ≥ 1.7 |"
+  echo "| two workers (json) packets/s ÷ one worker's | $(ratio "${sec[tlsaudit-json-1w]}" "${sec[tlsaudit-json-2w]}") | ≥ 1.7 |"
+  echo "| two workers (table) packets/s ÷ ndpiReader's | $(ratio "${sec[ndpiReader]}" "${sec[tlsaudit-table-2w]}") | |"
+  echo "| one worker (table) packets/s ÷ tshark's | $(ratio "${sec[tshark]}" "${sec[tlsaudit-table-1w]}") | |"
+  echo "| one worker (table) MB/s ÷ cat's | $(ratio "${sec[cat]}" "${sec[tlsaudit-table-1w]}") | ≥ 0.5 |"
+  echo "| one worker (table) MB/s ÷ tcpdump -r's | $(ratio "${sec[tcpdump]}" "${sec[tlsaudit-table-1w]}") | |"
+  echo "| one worker (table) peak RSS ÷ ndpiReader's | $(ratio "${rss[tlsaudit-table-1w]}" "${rss[ndpiReader]}") | ≤ 1 |"
+  echo "| two workers (table) peak RSS ÷ ndpiReader's | $(ratio "${rss[tlsaudit-table-2w]}" "${rss[ndpiReader]}") | |"
 } >"$out"
 cat "$out"

@@ -103,7 +103,7 @@ func analyze(args []string, stdout, stderr io.Writer, log zerolog.Logger) int {
 	configPath := fs.String("config", "", "policy config file, as for tlsaudit run (--internal-cidr and --min-tls override it when given)")
 	namesPath := fs.String("names", "", "static names file (YAML: ip or cidr -> namespace, workload, service)")
 	outputPath := fs.String("output", "", "write the report to this file instead of standard output")
-	workers := fs.Int("workers", runtime.GOMAXPROCS(0), "flow tables working in parallel, each on the flows a hash of their ends gives it (default: the cores available); the flow and buffer bounds are shared out among them")
+	workers := fs.Int("workers", 0, "flow tables working in parallel, each on the flows a hash of their ends gives it, keeping the flow and buffer bounds together (default: the cores available for table, markdown and openmetrics; 1 for the formats that list flows, whose order would then change from run to run)")
 	snapshotPath := fs.String("k8s-snapshot", "", "kubectl get pods,services,endpointslices,replicasets,jobs,nodes -A -o json output: names ends by pod, workload and service (the --names file applies on top)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: tlsaudit analyze [flags] FILE...\n\nExit codes: 0 ok, 1 violations of the --fail-on kind found, 2 usage or input error.\n\nFlags:\n")
@@ -209,7 +209,7 @@ func analyze(args []string, stdout, stderr io.Writer, log zerolog.Logger) int {
 			b.Add(r)
 		}
 	}
-	tables := newTables(tcfg, sink, *workers)
+	tables := newTables(tcfg, sink, workersFor(*workers, *format))
 	dec := capture.NewDecoder()
 	var errs []string
 	prog := newProgress(stderr, files)
@@ -252,6 +252,22 @@ func analyze(args []string, stdout, stderr io.Writer, log zerolog.Logger) int {
 		return exitViolation
 	}
 	return exitOK
+}
+
+// workersFor is --workers, or when it is not set the default for format: every core
+// for the formats whose output does not depend on the order flows finish in (pairs,
+// counts and violations are sorted and their samples chosen by time), one for those
+// that list flows as they finish (json, ndjson, csv) or sample them (html), so that
+// two runs over one capture write the same bytes unless more workers are asked for.
+func workersFor(flag int, format string) int {
+	if flag > 0 {
+		return flag
+	}
+	switch format {
+	case "table", "markdown", export.FormatOpenMetrics:
+		return runtime.GOMAXPROCS(0)
+	}
+	return 1
 }
 
 func validFormat(f string) bool {

@@ -17,7 +17,7 @@ import (
 )
 
 // TestWorkersSameReport: analyze with several workers gives the report one worker
-// gives: the same table and Markdown byte for byte, and the same JSON and CSV once
+// gives: the same table, Markdown and OpenMetrics byte for byte, and the same JSON and CSV once
 // the flows, which workers finish in another order, are put in one order. Over every
 // recorded capture one at a time, all of them in one run (files of different days:
 // timeouts measured across them), and a generated capture of 3,000 connections.
@@ -49,7 +49,7 @@ func TestWorkersSameReport(t *testing.T) {
 		runs = append(runs, []string{p})
 	}
 	for _, files := range runs {
-		for _, format := range []string{"table", "markdown", "json", "csv"} {
+		for _, format := range []string{"table", "markdown", "openmetrics", "json", "csv"} {
 			one := analyzeOutput(t, format, 1, files)
 			for _, workers := range []int{2, 4} {
 				many := analyzeOutput(t, format, workers, files)
