@@ -67,12 +67,17 @@ func TestLiveAgentProbes(t *testing.T) {
 	legacy := func(port string) string {
 		return `tlsaudit_probe_legacy_version_accepted{server="` + tn.serverIP + ":" + port + `",server_namespace="shop",server_workload="api"}`
 	}
+	fallback := func(port, state string) string {
+		return `tlsaudit_probe_fallback_scsv{server="` + tn.serverIP + ":" + port + `",server_namespace="shop",server_workload="api",state="` + state + `"}`
+	}
 	want := map[string]float64{
 		series("4471", "TLS1.3"): 1, series("4471", "TLS1.2"): 1, series("4471", "TLS1.1"): 0, series("4471", "TLS1.0"): 0,
 		series("4472", "TLS1.3"): 1, series("4472", "TLS1.2"): 1, series("4472", "TLS1.1"): 1, series("4472", "TLS1.0"): 1,
 		series("4473", "TLS1.3"): 1, series("4473", "TLS1.2"): 1, series("4473", "TLS1.1"): 0, series("4473", "TLS1.0"): 0,
 		legacy("4471"): 0, legacy("4472"): 1, legacy("4473"): 0,
 		`tlsaudit_probe_client_cert{mode="not_requested",server="` + tn.serverIP + `:4471",server_namespace="shop",server_workload="api"}`: 1,
+		// Go's crypto/tls servers refuse a fallback hello carrying the signal.
+		fallback("4471", "rejected"): 1, fallback("4471", "accepted"): 0, fallback("4472", "rejected"): 1,
 	}
 	// The three flows may be decided in different rounds (a round probes only the
 	// servers seen since the previous one): keep each series as first scraped.

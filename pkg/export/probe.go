@@ -2,6 +2,7 @@ package export
 
 import (
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -29,6 +30,9 @@ var ProbeErrorReasons = []string{ProbeUnreachable, ProbeNoVersionAccepted, Probe
 // clientCertModes are the states of tlsaudit_probe_client_cert.
 var clientCertModes = []string{probe.ClientCertNotRequested, probe.ClientCertOptional, probe.ClientCertRequired}
 
+// fallbackStates are the states of tlsaudit_probe_fallback_scsv.
+var fallbackStates = []string{probe.FallbackRejected, probe.FallbackAccepted, probe.FallbackNotApplicable}
+
 // ProbedServer is one server of a probe round: the address it was seen at and
 // what the probe showed.
 type ProbedServer struct {
@@ -52,6 +56,7 @@ type probedSeries struct {
 	// versions are the versions attempted, each accepted or not.
 	versions   []probe.VersionResult
 	clientCert string
+	fallback   string    // the RFC 7507 check's verdict (probe.Fallback*)
 	leafExpiry time.Time // zero without a leaf certificate
 	// legacy is whether it accepted a version below the policy minimum that no
 	// exemption of the server waives.
@@ -75,7 +80,7 @@ func (e *Exporter) SetProbeRound(at time.Time, servers []ProbedServer) {
 			ps.errors[reason]++
 		}
 		end := nameEnd(s.Server, at, e.names, e.pol)
-		ser := probedSeries{end: end, server: s.Server.String(), versions: r.Versions, clientCert: r.ClientCert,
+		ser := probedSeries{end: end, server: s.Server.String(), versions: r.Versions, clientCert: r.ClientCert, fallback: r.FallbackSCSV,
 			legacy: acceptsLegacy(r, e.pol, policy.Ends{Server: s.Server.Addr(), ServerPort: s.Server.Port(), ServerNamespace: end.Namespace}, at)}
 		if r.Leaf != nil {
 			ser.leafExpiry = r.Leaf.NotAfter
@@ -134,6 +139,9 @@ var (
 	descProbeClientCert = prometheus.NewDesc("tlsaudit_probe_client_cert",
 		"What the server does about client certificates at its highest accepted version: 1 for its mode, 0 for the others; absent when unknown.",
 		append(probeServerLabels[:3:3], "mode"), nil)
+	descProbeFallback = prometheus.NewDesc("tlsaudit_probe_fallback_scsv",
+		"What the server did with a handshake at a lower version than its best that carried TLS_FALLBACK_SCSV (RFC 7507): 1 for its state (rejected: protected against downgrade; accepted: not; not_applicable: one version or none), 0 for the others; absent when unknown.",
+		append(probeServerLabels[:3:3], "state"), nil)
 	descProbeLeafExpiry = prometheus.NewDesc("tlsaudit_probe_leaf_expiry_timestamp_seconds",
 		"Unix time at which the leaf certificate the server presented expires.", probeServerLabels, nil)
 	descProbeErrors = prometheus.NewDesc("tlsaudit_probe_errors_total",
@@ -143,7 +151,7 @@ var (
 	descProbeTargets = prometheus.NewDesc("tlsaudit_probe_targets",
 		"Servers probed in the last probe round.", nil, nil)
 
-	probeDescs = []*prometheus.Desc{descProbeVersion, descProbeLegacy, descProbeClientCert, descProbeLeafExpiry,
+	probeDescs = []*prometheus.Desc{descProbeVersion, descProbeLegacy, descProbeClientCert, descProbeFallback, descProbeLeafExpiry,
 		descProbeErrors, descProbeLastRound, descProbeTargets}
 )
 
@@ -162,6 +170,11 @@ func (e *Exporter) collectProbes(ch chan<- prometheus.Metric) {
 		if s.clientCert != probe.ClientCertUnknown && s.clientCert != "" {
 			for _, m := range clientCertModes {
 				ch <- prometheus.MustNewConstMetric(descProbeClientCert, prometheus.GaugeValue, bool01(m == s.clientCert), append(lv, m)...)
+			}
+		}
+		if slices.Contains(fallbackStates, s.fallback) {
+			for _, st := range fallbackStates {
+				ch <- prometheus.MustNewConstMetric(descProbeFallback, prometheus.GaugeValue, bool01(st == s.fallback), append(lv, st)...)
 			}
 		}
 		if !s.leafExpiry.IsZero() {

@@ -29,14 +29,14 @@ func probeRound() []export.ProbedServer {
 		{Server: netip.MustParseAddrPort("10.77.0.21:8443"), Result: probe.Result{
 			Target:     "10.77.0.21:8443",
 			Versions:   []probe.VersionResult{vr("TLS1.3", true, "TLS_AES_128_GCM_SHA256"), vr("TLS1.2", true, "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"), vr("TLS1.1", false, ""), vr("TLS1.0", false, "")},
-			ClientCert: probe.ClientCertRequired, Leaf: &probe.Certificate{Subject: "CN=api.shop", NotAfter: expiry}}},
+			ClientCert: probe.ClientCertRequired, FallbackSCSV: probe.FallbackRejected, Leaf: &probe.Certificate{Subject: "CN=api.shop", NotAfter: expiry}}},
 		{Server: netip.MustParseAddrPort("10.77.0.50:8443"), Result: probe.Result{
 			Target:     "10.77.0.50:8443",
 			Versions:   []probe.VersionResult{vr("TLS1.3", false, ""), vr("TLS1.2", true, "TLS_RSA_WITH_AES_128_CBC_SHA"), vr("TLS1.1", true, "TLS_RSA_WITH_AES_128_CBC_SHA"), vr("TLS1.0", true, "TLS_RSA_WITH_AES_128_CBC_SHA")},
-			ClientCert: probe.ClientCertNotRequested, Leaf: &probe.Certificate{Subject: "CN=mainframe", NotAfter: expiry}}},
+			ClientCert: probe.ClientCertNotRequested, FallbackSCSV: probe.FallbackAccepted, Leaf: &probe.Certificate{Subject: "CN=mainframe", NotAfter: expiry}}},
 		{Server: netip.MustParseAddrPort("10.77.0.30:5432"), Result: probe.Result{
-			Target:     "postgres://10.77.0.30:5432",
-			Error:      "timeout before every version was tried",
+			Target: "postgres://10.77.0.30:5432",
+			Error:  "timeout before every version was tried", FallbackSCSV: probe.FallbackUnknown,
 			Versions:   []probe.VersionResult{vr("TLS1.3", true, "TLS_AES_256_GCM_SHA384")},
 			ClientCert: probe.ClientCertOptional}},
 		{Server: netip.MustParseAddrPort("10.77.0.13:443"), Result: probe.Result{
