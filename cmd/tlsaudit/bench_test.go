@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/rs/zerolog"
+
 	"github.com/tlsaudit/tlsaudit/internal/pcapgen"
 	"github.com/tlsaudit/tlsaudit/pkg/capture"
 	"github.com/tlsaudit/tlsaudit/pkg/flow"
@@ -125,5 +127,27 @@ func BenchmarkTshark(b *testing.B) {
 		if out, err := cmd.Output(); err != nil {
 			b.Fatalf("tshark: %v %s", err, out)
 		}
+	}
+}
+
+// BenchmarkAnalyzeWorkers runs the whole analyze command in the process (no process
+// start) over the generated capture, table format, with one and with two workers:
+// what --workers gains where reading the file is shared and the report is written
+// once.
+func BenchmarkAnalyzeWorkers(b *testing.B) {
+	path, err := benchCapture()
+	if err != nil {
+		b.Fatal(err)
+	}
+	st, _ := os.Stat(path)
+	for _, workers := range []string{"1", "2"} {
+		b.Run("workers="+workers, func(b *testing.B) {
+			b.SetBytes(st.Size())
+			for b.Loop() {
+				if code := analyze([]string{"--workers", workers, path}, io.Discard, io.Discard, zerolog.Nop()); code != exitOK {
+					b.Fatalf("exit %d", code)
+				}
+			}
+		})
 	}
 }
