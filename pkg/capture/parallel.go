@@ -2,6 +2,7 @@ package capture
 
 import (
 	"encoding/binary"
+	"io"
 	"sync"
 	"sync/atomic"
 
@@ -21,34 +22,42 @@ func Shard(p *flow.Packet, n int) int {
 	return int((x >> 32) * uint64(n) >> 32)
 }
 
-// Sizes of ReadFileParallel's hand-off: packets per batch, batches queued per worker,
+// Sizes of ReadFileParallel's hand-off: records per batch, batches queued per worker,
 // and the blocks of file data in flight (each pcapBlockSize).
 const (
-	batchPackets   = 512
+	batchRecords   = 1024
 	batchesQueued  = 8
 	blocksInFlight = 8
 )
 
-// batch is a run of one worker's packets, in file order. Their payloads point into
-// blocks of file data; the last batch a worker gets before a block is reused carries
-// it in done, and the worker gives it back once the batch is handled.
+// record is one frame of the file as the reader found it: its bytes in a block, its
+// timestamp, length on the wire and link type.
+type record struct {
+	data    []byte
+	ts      int64
+	wireLen int
+	lt      layers.LinkType
+}
+
+// batch is a run of records in file order, sent to every worker. The last batch over
+// a block before the block is reused carries it in done; whichever worker handles the
+// batch last gives the batch, and the block, back.
 type batch struct {
-	pkts []flow.Packet
-	done *block
+	recs []record
+	done []byte
+	refs atomic.Int32 // workers that have not yet handled the batch
 }
 
-// block is a buffer of file data shared by the batches of every worker.
-type block struct {
-	buf  []byte
-	refs atomic.Int32 // workers that have not yet handled their last batch over it
-}
-
-// ReadFileParallel reads a capture file once, decodes it on the calling goroutine,
-// and hands every packet to add[i] of the worker i its flow belongs to (Shard). Each
-// add[i] runs on a goroutine of its own and gets the packets of its flows in file
-// order, so that per flow it sees what one reader would have shown it; the *Packet
-// and its payload are valid during the call. Payloads are not copied: they stay in
-// the blocks the file was read into until every worker is past them. It returns
+// ReadFileParallel reads a capture file once and hands every packet to add[i] of the
+// worker i its flow belongs to (Shard). The calling goroutine only reads: it finds
+// the records and sends each run of them to every worker; each worker decodes every
+// record (decoding costs tens of nanoseconds, less than handing a decoded packet
+// over would) and keeps the packets of its own flows. So each add[i] runs on a
+// goroutine of its own and gets the packets of its flows in file order: per flow,
+// what one reader would have shown it. The *Packet and its payload are valid during
+// the call; payloads are not copied, they stay in the blocks the file was read into
+// until every worker is past them. Worker 0 decodes with dec, whose counters are the
+// file's; the others' decoders count the same frames and are dropped. It returns
 // after every worker has handled every packet, with ReadFile's errors; progress is
 // called as by ReadFileProgress.
 func ReadFileParallel(path string, dec *Decoder, add []func(*flow.Packet), progress func(fileBytes int64, packets uint64)) error {
@@ -60,10 +69,14 @@ func ReadFileParallel(path string, dec *Decoder, add []func(*flow.Packet), progr
 	r := newParallelReader(len(add))
 	var wg sync.WaitGroup
 	for i := range add {
+		d := dec
+		if i > 0 {
+			d = NewDecoder()
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r.work(i, add[i])
+			r.work(i, d, add[i])
 		}()
 	}
 	if f.pcap != nil {
@@ -73,34 +86,38 @@ func ReadFileParallel(path string, dec *Decoder, add []func(*flow.Packet), progr
 	err = r.read(f, progress)
 	r.finish()
 	wg.Wait()
+	if progress != nil {
+		progress(f.disk.n, r.decoded.Load())
+	}
 	return err
 }
 
-// parallelReader is ReadFileParallel's state: the batches being filled, the queues to
+// parallelReader is ReadFileParallel's state: the batch being filled, the queues to
 // the workers and the free blocks and batches.
 type parallelReader struct {
 	n       int
-	current []*batch
+	current *batch
 	queues  []chan *batch
 	free    chan *batch
 	blocks  chan []byte
 	// arena holds copies of records whose bytes the file reader reuses (pcapng),
 	// so that they live as long as read-in-place records do.
 	arena []byte
+	// decoded counts worker 0's packets, for progress.
+	decoded atomic.Uint64
 }
 
 func newParallelReader(n int) *parallelReader {
 	r := &parallelReader{
-		n:       n,
-		current: make([]*batch, n),
-		queues:  make([]chan *batch, n),
-		free:    make(chan *batch, n*(batchesQueued+2)),
-		blocks:  make(chan []byte, blocksInFlight),
+		n:      n,
+		queues: make([]chan *batch, n),
+		free:   make(chan *batch, batchesQueued+2),
+		blocks: make(chan []byte, blocksInFlight),
 	}
 	for i := range r.queues {
 		r.queues[i] = make(chan *batch, batchesQueued)
-		r.current[i] = r.newBatch()
 	}
+	r.current = r.newBatch()
 	for range blocksInFlight - 1 { // the file reader holds one
 		r.blocks <- make([]byte, pcapBlockSize)
 	}
@@ -112,55 +129,51 @@ func (r *parallelReader) newBatch() *batch {
 	case b := <-r.free:
 		return b
 	default:
-		return &batch{pkts: make([]flow.Packet, 0, batchPackets)}
+		return &batch{recs: make([]record, 0, batchRecords)}
 	}
 }
 
-// read decodes every record and queues its packet to its worker.
+// read queues every record of the file to the workers. It tells progress the bytes
+// read and the packets worker 0 has decoded so far.
 func (r *parallelReader) read(f *File, progress func(int64, uint64)) error {
-	var pkt flow.Packet
-	return f.each(func(data []byte, ts int64, wireLen int, lt layers.LinkType) bool {
+	var n uint64
+	for {
+		data, ts, wireLen, lt, err := f.nextRecord()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
 		if f.pcap == nil {
 			data = r.keep(data)
 		}
-		if !f.dec.Decode(lt, data, ts, wireLen, &pkt) {
-			return false
+		b := r.current
+		b.recs = append(b.recs, record{data: data, ts: ts, wireLen: wireLen, lt: lt})
+		if len(b.recs) == cap(b.recs) {
+			r.send(nil)
 		}
-		r.append(Shard(&pkt, r.n), &pkt)
-		return true
-	}, progress)
-}
-
-// append queues a copy of p to worker i.
-func (r *parallelReader) append(i int, p *flow.Packet) {
-	b := r.current[i]
-	b.pkts = append(b.pkts, *p)
-	if len(b.pkts) == cap(b.pkts) {
-		r.send(i, nil)
+		if n++; progress != nil && n%progressEvery == 0 {
+			progress(f.disk.n, r.decoded.Load())
+		}
 	}
 }
 
-// send queues worker i's batch, with done when it is that worker's last over a block.
-func (r *parallelReader) send(i int, done *block) {
-	b := r.current[i]
+// send queues the current batch to every worker, with done when it is the last over
+// that block.
+func (r *parallelReader) send(done []byte) {
+	b := r.current
 	b.done = done
-	r.queues[i] <- b
-	r.current[i] = r.newBatch()
-}
-
-// seal ends the life of buf for the reader: every worker is sent its batch so far,
-// and the last worker to handle its batch gives buf back.
-func (r *parallelReader) seal(buf []byte) {
-	blk := &block{buf: buf}
-	blk.refs.Store(int32(r.n))
-	for i := range r.n {
-		r.send(i, blk)
+	b.refs.Store(int32(r.n))
+	for _, q := range r.queues {
+		q <- b
 	}
+	r.current = r.newBatch()
 }
 
 // swap is the pcap reader's hook: the old block is sealed, a free one returned.
 func (r *parallelReader) swap(old []byte) []byte {
-	r.seal(old)
+	r.send(old)
 	return <-r.blocks
 }
 
@@ -168,7 +181,7 @@ func (r *parallelReader) swap(old []byte) []byte {
 func (r *parallelReader) keep(data []byte) []byte {
 	if len(r.arena)+len(data) > cap(r.arena) {
 		if r.arena != nil {
-			r.seal(r.arena[:cap(r.arena)])
+			r.send(r.arena[:cap(r.arena)])
 		}
 		r.arena = <-r.blocks
 		if len(data) > len(r.arena) {
@@ -180,28 +193,47 @@ func (r *parallelReader) keep(data []byte) []byte {
 	return r.arena[len(r.arena)-len(data):]
 }
 
-// finish sends every worker its last batch and ends its queue.
+// finish sends the last batch and ends the queues.
 func (r *parallelReader) finish() {
-	for i := range r.n {
-		r.send(i, nil)
-		close(r.queues[i])
+	if len(r.current.recs) > 0 {
+		r.send(nil)
+	}
+	for _, q := range r.queues {
+		close(q)
 	}
 }
 
-// work is worker i's loop: every packet of every batch to add, then the batch and
-// any block it was the last over go back.
-func (r *parallelReader) work(i int, add func(*flow.Packet)) {
+// work is worker i's loop: it decodes every record of every batch and hands the
+// packets of its own flows to add; the last worker done with a batch gives it back,
+// with its block.
+func (r *parallelReader) work(i int, dec *Decoder, add func(*flow.Packet)) {
+	var pkt flow.Packet
 	for b := range r.queues[i] {
-		for j := range b.pkts {
-			add(&b.pkts[j])
+		decoded := 0
+		for j := range b.recs {
+			rec := &b.recs[j]
+			if !dec.Decode(rec.lt, rec.data, rec.ts, rec.wireLen, &pkt) {
+				continue
+			}
+			decoded++
+			if Shard(&pkt, r.n) == i {
+				add(&pkt)
+			}
 		}
-		if blk := b.done; blk != nil && blk.refs.Add(-1) == 0 {
+		if i == 0 {
+			r.decoded.Add(uint64(decoded))
+		}
+		if b.refs.Add(-1) != 0 {
+			continue
+		}
+		if b.done != nil {
 			select {
-			case r.blocks <- blk.buf[:cap(blk.buf)]:
+			case r.blocks <- b.done[:cap(b.done)]:
 			default: // a block grown for a long record is not kept
 			}
 		}
-		b.pkts, b.done = b.pkts[:0], nil
+		clear(b.recs) // no slice into a block outlives it
+		b.recs, b.done = b.recs[:0], nil
 		select {
 		case r.free <- b:
 		default:
