@@ -74,7 +74,7 @@ func TestAlertRulesBothWaysEqual(t *testing.T) {
 			names = append(names, r.(map[string]any)["alert"].(string))
 		}
 	}
-	want := []string{export.AlertPlaintext, export.AlertLegacyTLS, export.AlertNotTLS13, export.AlertNoMTLS, "TLSAuditCaptureDrops", "TLSAuditNoPackets", "TLSAuditTargetDown", "TLSAuditAbsent", "TLSAuditServerAcceptsLegacyTLS"}
+	want := []string{export.AlertPlaintext, export.AlertLegacyTLS, export.AlertNotTLS13, export.AlertNoMTLS, "TLSAuditCaptureDrops", "TLSAuditNoPackets", "TLSAuditTargetDown", "TLSAuditAbsent", "TLSAuditServerAcceptsLegacyTLS", "TLSAuditServerAcceptsTLSFallback"}
 	if !reflect.DeepEqual(names, want) {
 		t.Errorf("alerts %v, want %v", names, want)
 	}
