@@ -81,7 +81,7 @@ func (f *ja4Parts) build(m *ClientHello, transport byte) {
 	f.a[8], f.a[9] = alpn[0], alpn[1]
 
 	slices.Sort(ciphers)
-	f.ciphers = appendHexList(nil, ciphers)
+	f.ciphers = appendHexList(make([]byte, 0, 5*len(ciphers)), ciphers)
 
 	hashed := exts[:0]
 	for _, e := range exts {
@@ -90,8 +90,9 @@ func (f *ja4Parts) build(m *ClientHello, transport byte) {
 		}
 	}
 	slices.Sort(hashed)
-	f.extensions = appendHexList(nil, hashed)
-	if sigs := nonGREASE(m.SignatureAlgorithms); len(sigs) > 0 && len(hashed) > 0 {
+	sigs := nonGREASE(m.SignatureAlgorithms)
+	f.extensions = appendHexList(make([]byte, 0, 5*(len(hashed)+len(sigs))), hashed)
+	if len(sigs) > 0 && len(hashed) > 0 {
 		f.extensions = append(f.extensions, '_')
 		f.extensions = appendHexList(f.extensions, sigs)
 	}

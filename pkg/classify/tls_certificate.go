@@ -1,7 +1,6 @@
 package classify
 
 import (
-	"crypto/x509/pkix"
 	"encoding/asn1"
 	"time"
 
@@ -163,16 +162,4 @@ func readCertTime(s *cryptobyte.String, out *time.Time) bool {
 		return s.ReadASN1UTCTime(out)
 	}
 	return s.ReadASN1GeneralizedTime(out)
-}
-
-// nameString renders a DER Name in RFC 2253 form.
-func nameString(der []byte) (string, error) {
-	var rdns pkix.RDNSequence
-	rest, err := asn1.Unmarshal(der, &rdns)
-	if err != nil || len(rest) != 0 {
-		return "", errCertDER
-	}
-	var name pkix.Name
-	name.FillFromRDNSequence(&rdns)
-	return name.String(), nil
 }
