@@ -43,6 +43,11 @@ const (
 	mReachable     = "tlsaudit_kube_api_reachable"
 	mWatchErrors   = "tlsaudit_kube_watch_errors_total"
 	mPodAddrs      = "tlsaudit_kube_pod_addresses"
+	mProbeLegacy   = "tlsaudit_probe_legacy_version_accepted"
+	mProbeVersion  = "tlsaudit_probe_version_accepted"
+	mProbeFallback = "tlsaudit_probe_fallback_scsv"
+	mProbeExpiry   = "tlsaudit_probe_leaf_expiry_timestamp_seconds"
+	mProbeErrors   = "tlsaudit_probe_errors_total"
 	mProcessCPU    = "process_cpu_seconds_total"
 	mProcessMemory = "process_resident_memory_bytes"
 )
@@ -281,6 +286,27 @@ func (p *panels) agents() *table.PanelBuilder {
 		}})
 }
 
+// probedServers lists every server of the last probe rounds with each TLS version it
+// accepted, and the days its leaf certificate has left.
+func (p *panels) probedServers(probed string) []*table.PanelBuilder {
+	byServer := "server_namespace, server_workload, server"
+	excludeTime := dashboard.DataTransformerConfig{Id: "organize", Options: map[string]any{
+		"excludeByName": map[string]any{"Time": true, "Value": true},
+	}}
+	versions := table.NewPanelBuilder().Id(p.id()).Title("Versions probed servers accept").
+		Description("One row per probed server and TLS version it accepted in its last probe. Needs the agent's probe " +
+			"(--probe-interval).").
+		Datasource(ds).Span(12).Height(10).Footer(noFooter()).Filterable(true).
+		WithTarget(tableQuery("A", "max by ("+byServer+", version) ("+sel(mProbeVersion, probed)+" == 1)")).
+		WithTransformation(excludeTime)
+	expiry := table.NewPanelBuilder().Id(p.id()).Title("Leaf certificates of probed servers").
+		Description("Days left before the leaf certificate each probed server presented expires.").
+		Datasource(ds).Span(12).Height(10).Footer(noFooter()).Filterable(true).Unit("d").Decimals(1).
+		WithTarget(tableQuery("A", "min by ("+byServer+") ("+sel(mProbeExpiry, probed)+" - time()) / 86400")).
+		SortBy([]cog.Builder[common.TableSortByFieldState]{common.NewTableSortByFieldStateBuilder().DisplayName("Value")})
+	return []*table.PanelBuilder{versions, expiry}
+}
+
 // build assembles the dashboard.
 func build() *dashboard.DashboardBuilder {
 	var p panels
@@ -360,6 +386,24 @@ func build() *dashboard.DashboardBuilder {
 		WithPanel(p.series("Pod addresses indexed", "Pod addresses each agent's identity index holds, with the lifetimes of "+
 			"recently deleted pods.", "short", 12, 8,
 			rangeQuery("A", "sum by (instance) ("+sel(mPodAddrs, onInstance)+")", "{{instance}}")))
+
+	// Only with the agent's probe on (--probe-interval): empty otherwise.
+	probed := `server_namespace=~"$dst_namespace", ` + onInstance
+	d.WithRow(p.row("Active probe")).
+		WithPanel(p.stat("Servers accepting legacy TLS", "Probed servers whose last probe completed a handshake at a "+
+			"version below the agent's min_tls_version (not exempt), by namespace. Needs the agent's probe (--probe-interval).", "short", 8, 6,
+			instantQuery("A", "count by (server_namespace) ("+sel(mProbeLegacy, probed)+" == 1)", "{{server_namespace}}")).
+			NoValue("0").TextMode(common.BigValueTextModeValueAndName).Thresholds(thresholds("green", step{1, "red"}))).
+		WithPanel(p.stat("Servers accepting a downgrade", "Probed servers that went on with a lower-version hello carrying "+
+			"TLS_FALLBACK_SCSV (RFC 7507) instead of refusing it.", "short", 8, 6,
+			instantQuery("A", "count("+sel(mProbeFallback, `state="accepted"`, probed)+" == 1)", "")).
+			NoValue("0").Thresholds(thresholds("green", step{1, "red"}))).
+		WithPanel(p.series("Probe errors by reason", "Probed servers that could not be probed fully: unreachable, no "+
+			"version accepted, or out of time.", "suffix: servers/s", 8, 6,
+			rangeQuery("A", "sum by (reason) ("+rate(sel(mProbeErrors, onInstance))+")", "{{reason}}")))
+	for _, t := range p.probedServers(probed) {
+		d.WithPanel(t)
+	}
 
 	d.WithRow(p.row("Agents")).
 		WithPanel(p.agents()).
