@@ -2,6 +2,8 @@ package capture
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 
@@ -103,4 +105,34 @@ func TestShardSymmetric(t *testing.T) {
 			t.Errorf("shard %d has %d of 4000 connections: %v", i, c, counts)
 		}
 	}
+}
+
+// BenchmarkReadOnly is the reading side alone, over a 100 MB generated capture, with
+// nothing done with the packets: one goroutine reading and decoding (serial), and
+// ReadFileParallel's reader with two workers that decode every record (parallel).
+// The parallel figure bounds what --workers can gain while one goroutine reads.
+func BenchmarkReadOnly(b *testing.B) {
+	pcap := generatedPcap(b, 20000)
+	path := filepath.Join(b.TempDir(), "read.pcap")
+	if err := os.WriteFile(path, pcap, 0o644); err != nil {
+		b.Fatal(err)
+	}
+	nop := func(*flow.Packet) {}
+	b.Run("serial", func(b *testing.B) {
+		b.SetBytes(int64(len(pcap)))
+		var p flow.Packet
+		for b.Loop() {
+			if err := ReadFile(path, NewDecoder(), &p, nop); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("parallel", func(b *testing.B) {
+		b.SetBytes(int64(len(pcap)))
+		for b.Loop() {
+			if err := ReadFileParallel(path, NewDecoder(), []func(*flow.Packet){nop, nop}, nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
