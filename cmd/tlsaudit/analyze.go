@@ -103,7 +103,7 @@ func analyze(args []string, stdout, stderr io.Writer, log zerolog.Logger) int {
 	configPath := fs.String("config", "", "policy config file, as for tlsaudit run (--internal-cidr and --min-tls override it when given)")
 	namesPath := fs.String("names", "", "static names file (YAML: ip or cidr -> namespace, workload, service)")
 	outputPath := fs.String("output", "", "write the report to this file instead of standard output")
-	workers := fs.Int("workers", 0, "flow tables working in parallel, each on the flows a hash of their ends gives it, keeping the flow and buffer bounds together (default: the cores available for table, markdown and openmetrics; 1 for the formats that list flows, whose order would then change from run to run)")
+	workers := fs.Int("workers", 0, "flow tables working in parallel, each on the flows a hash of their ends gives it, keeping the flow and buffer bounds together (default: the cores available, at most 4, for table, markdown and openmetrics; 1 for the formats that list flows, whose order would then change from run to run)")
 	snapshotPath := fs.String("k8s-snapshot", "", "kubectl get pods,services,endpointslices,replicasets,jobs,nodes -A -o json output: names ends by pod, workload and service (the --names file applies on top)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: tlsaudit analyze [flags] FILE...\n\nExit codes: 0 ok, 1 violations of the --fail-on kind found, 2 usage or input error.\n\nFlags:\n")
@@ -254,21 +254,27 @@ func analyze(args []string, stdout, stderr io.Writer, log zerolog.Logger) int {
 	return exitOK
 }
 
-// workersFor is --workers, or when it is not set the default for format: every core
-// for the formats whose output does not depend on the order flows finish in (pairs,
-// counts and violations are sorted and their samples chosen by time), one for those
-// that list flows as they finish (json, ndjson, csv) or sample them (html), so that
-// two runs over one capture write the same bytes unless more workers are asked for.
+// workersFor is --workers, or when it is not set the default for format: the cores,
+// at most maxDefaultWorkers, for the formats whose output does not depend on the
+// order flows finish in (pairs, counts and violations are sorted and their samples
+// chosen by time); one for those that list flows as they finish (json, ndjson, csv)
+// or sample them (html), so that two runs over one capture write the same bytes
+// unless more workers are asked for.
 func workersFor(flag int, format string) int {
 	if flag > 0 {
 		return flag
 	}
 	switch format {
 	case "table", "markdown", export.FormatOpenMetrics:
-		return runtime.GOMAXPROCS(0)
+		return min(runtime.GOMAXPROCS(0), maxDefaultWorkers)
 	}
 	return 1
 }
+
+// maxDefaultWorkers caps the default --workers: every worker decodes every record
+// (capture.ReadFileParallel) and one goroutine reads, so past a few workers more
+// cores only burn CPU.
+const maxDefaultWorkers = 4
 
 func validFormat(f string) bool {
 	for _, x := range report.Formats {
