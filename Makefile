@@ -11,8 +11,12 @@ PKGS     := ./...
 
 all: build
 
+# bin/tlsaudit is the command line without the node agent (-tags noagent: no agent or
+# client-go to initialise, so an offline analysis starts in half the memory);
+# its `run` hands over to bin/tlsaudit-agent, the full build the container image ships.
 build:
-	$(GO) build -trimpath -o $(BIN) ./cmd/tlsaudit
+	$(GO) build -trimpath -tags noagent -o $(BIN) ./cmd/tlsaudit
+	$(GO) build -trimpath -o $(BIN)-agent ./cmd/tlsaudit
 
 # The main job: analyze the bundled capture and print the report; also write it as
 # the HTML report bin/demo-report.html.
@@ -23,6 +27,7 @@ run: build
 
 test:
 	$(GO) vet $(PKGS)
+	$(GO) vet -tags noagent ./cmd/tlsaudit
 	$(GO) test -count=1 -timeout 30m $(PKGS)
 
 # Benchmarks: parsers, flow table, kernel program (root), and analyze over a generated

@@ -28,6 +28,7 @@ import (
 
 	"github.com/tlsaudit/tlsaudit/internal/kubetest"
 	"github.com/tlsaudit/tlsaudit/pkg/identity"
+	"github.com/tlsaudit/tlsaudit/pkg/identity/kubewatch"
 )
 
 // warnings collects the API server's warning headers (Pod Security among them).
@@ -133,7 +134,7 @@ func TestManifestsInstall(t *testing.T) {
 func syncs(t *testing.T, cfg *rest.Config, within time.Duration) (bool, string) {
 	ctx, cancel := context.WithTimeout(context.Background(), within)
 	defer cancel()
-	w, err := identity.Watch(ctx, rest.CopyConfig(cfg), identity.NewCluster("node-a"), time.Second, zerolog.Nop())
+	w, err := kubewatch.Watch(ctx, rest.CopyConfig(cfg), identity.NewCluster("node-a"), time.Second, zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,7 +224,7 @@ func runAgent(t *testing.T, cp *kubetest.ControlPlane, cfg *rest.Config, dsArgs 
 		time.Sleep(200 * time.Millisecond)
 	}
 	_, scrape := get("http://" + metrics + "/metrics")
-	for _, r := range identity.Resources {
+	for _, r := range kubewatch.Resources {
 		if want := fmt.Sprintf("tlsaudit_kube_informer_synced{resource=%q} 1", r); !strings.Contains(scrape, want) {
 			t.Errorf("metrics lack %s", want)
 		}

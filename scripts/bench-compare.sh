@@ -28,7 +28,7 @@ done
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-go build -trimpath -o "$work/tlsaudit" ./cmd/tlsaudit
+go build -trimpath -tags noagent -o "$work/tlsaudit" ./cmd/tlsaudit
 go build -trimpath -o "$work/pcapgen" ./test/pcapgen
 corpus=${TLSAUDIT_BENCH_CORPUS:-$work/corpus.pcap}
 packets=$("$work/pcapgen" -o "$corpus" -flows "$flows" -segments "$segments")

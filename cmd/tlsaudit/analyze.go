@@ -11,13 +11,14 @@ import (
 	"runtime"
 	"runtime/debug"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
-	"github.com/tlsaudit/tlsaudit/pkg/agent"
 	"github.com/tlsaudit/tlsaudit/pkg/capture"
+	"github.com/tlsaudit/tlsaudit/pkg/config"
 	"github.com/tlsaudit/tlsaudit/pkg/export"
 	"github.com/tlsaudit/tlsaudit/pkg/flow"
 	"github.com/tlsaudit/tlsaudit/pkg/identity"
@@ -79,11 +80,35 @@ const (
 )
 
 // analyzeMemoryLimit is the Go runtime's soft memory limit for analyze's bounds: what
-// the flow table, the buffers and the pairs can hold at most, plus a fixed overhead.
-// The collector works harder as memory nears it, so peak RSS follows the bounds even
-// when collection lags behind on a busy machine; an explicit GOMEMLIMIT wins.
-func analyzeMemoryLimit(maxFlows, maxBuffered, maxPairs int) int64 {
-	return int64(maxFlows)*flowStateBytes + int64(maxBuffered) + int64(maxPairs)*pairStateBytes + runtimeOverheadBytes
+// the flow table, the buffers and the pairs can hold at most, plus a fixed overhead,
+// less what is resident outside the runtime's reach (the executable's own pages, see
+// residentFileBytes) so that the whole process, not only its heap, stays within the
+// bounds. The collector works harder as memory nears the limit, so peak RSS follows
+// the bounds even when collection lags behind on a busy machine; an explicit
+// GOMEMLIMIT wins.
+func analyzeMemoryLimit(maxFlows, maxBuffered, maxPairs int, resident int64) int64 {
+	bounds := int64(maxFlows)*flowStateBytes + int64(maxBuffered) + int64(maxPairs)*pairStateBytes
+	return bounds + max(runtimeOverheadBytes-resident, runtimeOverheadBytes/2)
+}
+
+// residentFileBytes is how much of this process's resident set is file-backed (RssFile
+// in /proc/self/status: mostly the executable's pages touched at start), 0 where that
+// cannot be read.
+func residentFileBytes() int64 {
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for line := range strings.Lines(string(status)) {
+		if rest, ok := strings.CutPrefix(line, "RssFile:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			if err != nil {
+				return 0
+			}
+			return kb << 10
+		}
+	}
+	return 0
 }
 
 func analyze(args []string, stdout, stderr io.Writer, log zerolog.Logger) int {
@@ -128,7 +153,7 @@ func analyze(args []string, stdout, stderr io.Writer, log zerolog.Logger) int {
 		defer debug.SetGCPercent(debug.SetGCPercent(analyzeGCPercent))
 	}
 	if os.Getenv("GOMEMLIMIT") == "" {
-		defer debug.SetMemoryLimit(debug.SetMemoryLimit(analyzeMemoryLimit(*maxFlows, *maxBuf, *maxPairs)))
+		defer debug.SetMemoryLimit(debug.SetMemoryLimit(analyzeMemoryLimit(*maxFlows, *maxBuf, *maxPairs, residentFileBytes())))
 	}
 	kinds, ok := failOnKinds[*failOn]
 	if !ok {
@@ -147,7 +172,7 @@ func analyze(args []string, stdout, stderr io.Writer, log zerolog.Logger) int {
 	}
 	minSet := false
 	fs.Visit(func(f *flag.Flag) { minSet = minSet || f.Name == "min-tls" })
-	cfgSrc := agent.ConfigSource{Path: *configPath, Names: *namesPath, Internal: internal}
+	cfgSrc := config.Source{Path: *configPath, Names: *namesPath, Internal: internal}
 	if minSet || *configPath == "" {
 		v, err := policy.ParseVersion(*minTLS)
 		if err != nil {

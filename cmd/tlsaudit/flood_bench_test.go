@@ -56,7 +56,8 @@ func floodCapture(opts pcapgen.FloodOptions) (string, error) {
 // maxRSS matches /usr/bin/time -v's peak resident set size line.
 var maxRSS = regexp.MustCompile(`Maximum resident set size \(kbytes\): (\d+)`)
 
-// BenchmarkFloodRSS runs the built binary, `tlsaudit analyze --format F` with default
+// BenchmarkFloodRSS runs the built command line (-tags noagent, as make build makes
+// bin/tlsaudit), `tlsaudit analyze --format F` with default
 // flags, over each flood under /usr/bin/time -v and reports its peak RSS and the size
 // of what it wrote. Run it with -benchtime 1x (make bench-flood): each run is one
 // process, so more iterations only repeat the same figure.
@@ -65,7 +66,7 @@ func BenchmarkFloodRSS(b *testing.B) {
 		b.Skip("/usr/bin/time not installed (Debian package time)")
 	}
 	bin := filepath.Join(b.TempDir(), "tlsaudit")
-	if out, err := exec.Command("go", "build", "-trimpath", "-o", bin, ".").CombinedOutput(); err != nil {
+	if out, err := exec.Command("go", "build", "-trimpath", "-tags", "noagent", "-o", bin, ".").CombinedOutput(); err != nil {
 		b.Fatalf("go build: %v\n%s", err, out)
 	}
 	formats := []string{"table", "markdown", "json", "ndjson", "csv", export.FormatOpenMetrics}

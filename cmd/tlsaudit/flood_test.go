@@ -83,15 +83,26 @@ func TestAnalyzeFloodBounds(t *testing.T) {
 }
 
 // TestAnalyzeRuntimeSettings: the memory limit analyze derives from its default bounds
-// fits the 256 MiB the floods must stay under, grows with the flags, and analyze puts
-// the process's collector settings back when it returns (tests call it in-process).
+// fits the 256 MiB the floods must stay under, grows with the flags, leaves room for
+// the executable's resident pages, and analyze puts the process's collector settings
+// back when it returns (tests call it in-process).
 func TestAnalyzeRuntimeSettings(t *testing.T) {
-	def := analyzeMemoryLimit(analyzeMaxFlows, analyzeMaxBuffered, analyzeMaxPairs)
+	def := analyzeMemoryLimit(analyzeMaxFlows, analyzeMaxBuffered, analyzeMaxPairs, 0)
 	if def > 224<<20 {
 		t.Errorf("default memory limit %d MiB leaves under 32 MiB below 256 MiB", def>>20)
 	}
-	if raised := analyzeMemoryLimit(4*analyzeMaxFlows, analyzeMaxBuffered, analyzeMaxPairs); raised <= def {
+	if raised := analyzeMemoryLimit(4*analyzeMaxFlows, analyzeMaxBuffered, analyzeMaxPairs, 0); raised <= def {
 		t.Errorf("limit %d for 4x the flows, %d by default", raised, def)
+	}
+	resident := residentFileBytes()
+	if resident <= 0 {
+		t.Errorf("RssFile of this test binary read as %d bytes", resident)
+	}
+	if got := analyzeMemoryLimit(analyzeMaxFlows, analyzeMaxBuffered, analyzeMaxPairs, 16<<20); got != def-16<<20 {
+		t.Errorf("limit %d MiB with 16 MiB of the executable resident, want %d MiB", got>>20, (def-16<<20)>>20)
+	}
+	if got := analyzeMemoryLimit(analyzeMaxFlows, analyzeMaxBuffered, analyzeMaxPairs, 1<<30); got != def-runtimeOverheadBytes/2 {
+		t.Errorf("limit %d MiB with 1 GiB resident, want the bounds plus half the overhead, %d MiB", got>>20, (def-runtimeOverheadBytes/2)>>20)
 	}
 	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
 		t.Skip("GOGC or GOMEMLIMIT set: analyze leaves the collector alone")

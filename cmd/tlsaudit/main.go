@@ -81,3 +81,17 @@ func version() string {
 	}
 	return "(unknown)"
 }
+
+// buildVersion is the module version and VCS revision, for tlsaudit_build_info.
+func buildVersion() (version, revision string) {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "(unknown)", ""
+	}
+	for _, s := range bi.Settings {
+		if s.Key == "vcs.revision" {
+			revision = s.Value
+		}
+	}
+	return bi.Main.Version, revision
+}

@@ -1,3 +1,5 @@
+//go:build !noagent
+
 package main
 
 import (
@@ -8,7 +10,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/tlsaudit/tlsaudit/pkg/agent"
 	"github.com/tlsaudit/tlsaudit/pkg/capture"
+	"github.com/tlsaudit/tlsaudit/pkg/config"
 	"github.com/tlsaudit/tlsaudit/pkg/policy"
 	"github.com/tlsaudit/tlsaudit/pkg/probe"
 )
@@ -68,7 +70,7 @@ func runAgent(args []string, stderr io.Writer) int {
 	}
 	setFlags := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { setFlags[f.Name] = true })
-	src := agent.ConfigSource{Path: *configPath, Names: *namesPath}
+	src := config.Source{Path: *configPath, Names: *namesPath}
 	if setFlags["internal-cidr"] {
 		src.Internal = internal
 	}
@@ -168,7 +170,7 @@ func loggerFor(format string, w io.Writer) (zerolog.Logger, error) {
 }
 
 // checkConfigs is --check-config: report every problem and exit 0 or 2.
-func checkConfigs(c agent.ConfigSource, stderr io.Writer) int {
+func checkConfigs(c config.Source, stderr io.Writer) int {
 	if c.Path == "" && c.Names == "" {
 		fmt.Fprintln(stderr, "tlsaudit run: --check-config needs --config or --names")
 		return exitError
@@ -181,20 +183,6 @@ func checkConfigs(c agent.ConfigSource, stderr io.Writer) int {
 	fmt.Fprintf(stderr, "tlsaudit run: config ok: %d internal ranges, minimum %s, %d exemptions, %d names\n",
 		len(lc.Policy.Internal), lc.Policy.MinVersion, len(lc.Policy.Exemptions), lc.Names.Len())
 	return exitOK
-}
-
-// buildVersion is the module version and VCS revision, for tlsaudit_build_info.
-func buildVersion() (version, revision string) {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "(unknown)", ""
-	}
-	for _, s := range bi.Settings {
-		if s.Key == "vcs.revision" {
-			revision = s.Value
-		}
-	}
-	return bi.Main.Version, revision
 }
 
 // nodeName is the Kubernetes node (NODE_NAME, set from the downward API) or the host name.

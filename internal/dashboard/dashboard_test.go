@@ -27,6 +27,7 @@ import (
 	"github.com/tlsaudit/tlsaudit/internal/dashboard"
 	"github.com/tlsaudit/tlsaudit/pkg/export"
 	"github.com/tlsaudit/tlsaudit/pkg/identity"
+	"github.com/tlsaudit/tlsaudit/pkg/identity/kubewatch"
 	"github.com/tlsaudit/tlsaudit/pkg/policy"
 )
 
@@ -316,7 +317,7 @@ func servedFamilies(t *testing.T) map[string][]string {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	watcher, err := identity.Watch(ctx, &rest.Config{Host: "http://127.0.0.1:1"}, identity.NewCluster("node-a"), time.Hour, zerolog.Nop())
+	watcher, err := kubewatch.Watch(ctx, &rest.Config{Host: "http://127.0.0.1:1"}, identity.NewCluster("node-a"), time.Hour, zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,6 +20,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/tlsaudit/tlsaudit/pkg/capture"
+	"github.com/tlsaudit/tlsaudit/pkg/config"
 	"github.com/tlsaudit/tlsaudit/pkg/export"
 	"github.com/tlsaudit/tlsaudit/pkg/flow"
 )
@@ -31,8 +32,8 @@ type Options struct {
 	Engine Engine
 	// ConfigSource is where Reload (and SIGHUP) loads the config from; Config is its
 	// first load.
-	ConfigSource ConfigSource
-	Config       *Config
+	ConfigSource config.Source
+	Config       *config.Config
 	// WatchInterval is how often the config and names files are read to see whether
 	// they changed (a ConfigMap volume is updated in place, with no signal); a change
 	// reloads as SIGHUP does. 0: SIGHUP only.
@@ -66,7 +67,7 @@ type outputs struct {
 	kube    *Kube // nil without --kubernetes
 }
 
-func newOutputs(cfg *Config, kc *Kube, amURLs []string, resend time.Duration, version, revision string, log zerolog.Logger) *outputs {
+func newOutputs(cfg *config.Config, kc *Kube, amURLs []string, resend time.Duration, version, revision string, log zerolog.Logger) *outputs {
 	al := export.NewAlerter(cfg.Policy, export.AlerterConfig{URLs: amURLs, ResendInterval: resend}, log)
 	o := &outputs{
 		exp:     export.New(export.Options{Policy: cfg.Policy, Names: kc.names(cfg), Violations: al, Version: version, Revision: revision}),
@@ -84,7 +85,7 @@ func newOutputs(cfg *Config, kc *Kube, amURLs []string, resend time.Duration, ve
 	return o
 }
 
-func (o *outputs) apply(cfg *Config) {
+func (o *outputs) apply(cfg *config.Config) {
 	o.exp.SetPolicy(cfg.Policy)
 	o.exp.SetNames(o.kube.names(cfg))
 	o.alerter.SetPolicy(cfg.Policy)
@@ -102,13 +103,13 @@ type Agent struct {
 	src        Engine
 	kernel     *capture.EBPF     // nil with AF_PACKET
 	af         *capture.AFPacket // nil with eBPF
-	cfgSrc     ConfigSource
+	cfgSrc     config.Source
 	watchEvery time.Duration
 	// loadedFiles is the fingerprint of the files as New found them, the first
 	// one the watch compares with (taken here, not when the watch starts, so that
 	// a change in between is not missed).
 	loadedFiles [32]byte
-	cfg         atomic.Pointer[Config]
+	cfg         atomic.Pointer[config.Config]
 	out         *outputs
 	kube        *Kube // nil without --kubernetes
 	sel         capture.InterfaceSelector
@@ -141,7 +142,7 @@ func New(opts Options) *Agent {
 		a.probes, a.probeOpts = newProbeTargets(opts.Probe.MaxTargets), opts.Probe
 	}
 	a.cfg.Store(opts.Config)
-	a.loadedFiles, _ = opts.ConfigSource.fingerprint()
+	a.loadedFiles, _ = opts.ConfigSource.Fingerprint()
 	return a
 }
 
@@ -184,10 +185,10 @@ func (a *Agent) watchReload(ctx context.Context) error {
 			return nil
 		case <-hup:
 			_ = a.Reload()
-			last, _ = a.cfgSrc.fingerprint()
+			last, _ = a.cfgSrc.Fingerprint()
 		case <-tick:
 			// A file that cannot be read now (mid-update) is looked at again next tick.
-			fp, err := a.cfgSrc.fingerprint()
+			fp, err := a.cfgSrc.Fingerprint()
 			if err != nil || fp == last {
 				continue
 			}

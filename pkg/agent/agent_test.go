@@ -14,6 +14,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
+
+	"github.com/tlsaudit/tlsaudit/pkg/config"
 )
 
 const (
@@ -23,7 +25,7 @@ const (
 )
 
 // testAgent is an agent with outputs and a config source but no capture.
-func testAgent(t *testing.T, src ConfigSource) *Agent {
+func testAgent(t *testing.T, src config.Source) *Agent {
 	t.Helper()
 	cfg, err := src.Load()
 	if err != nil {
@@ -64,7 +66,7 @@ func TestConfigReloadKeepsOldOnError(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "tlsaudit.yaml")
 	writeFile(t, path, "min_tls_version: TLS1.2\nseries_cap: 100\n")
-	a := testAgent(t, ConfigSource{Path: path})
+	a := testAgent(t, config.Source{Path: path})
 	first := a.cfg.Load()
 	firstAt := gaugeValue(t, a.out.reg, "tlsaudit_config_last_reload_success_timestamp_seconds")
 	if ok := gaugeValue(t, a.out.reg, "tlsaudit_config_last_reload_successful"); ok != 1 {
@@ -116,7 +118,7 @@ func TestConfigReloadKeepsOldOnError(t *testing.T) {
 // TestConfigFlagsOverrideFile keeps --internal-cidr and --min-tls over the file's
 // values, on every load.
 func TestConfigFlagsOverrideFile(t *testing.T) {
-	src := ConfigSource{Path: filepath.Join(policyTestdata, "good.yaml"), Internal: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}
+	src := config.Source{Path: filepath.Join(policyTestdata, "good.yaml"), Internal: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}
 	cfg, err := src.Load()
 	if err != nil {
 		t.Fatal(err)
@@ -154,14 +156,14 @@ func TestConfigReloadOnFileChange(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	src := ConfigSource{Path: filepath.Join(dir, "config.yaml"), Names: filepath.Join(dir, "names.yaml")}
+	src := config.Source{Path: filepath.Join(dir, "config.yaml"), Names: filepath.Join(dir, "names.yaml")}
 	cfg, err := src.Load()
 	if err != nil {
 		t.Fatal(err)
 	}
 	a := New(Options{ConfigSource: src, Config: cfg, WatchInterval: 20 * time.Millisecond, ResendInterval: time.Minute, Log: zerolog.Nop()})
 	startWatch(t, a)
-	waitFor := func(what string, ok func(*Config) bool) {
+	waitFor := func(what string, ok func(*config.Config) bool) {
 		t.Helper()
 		deadline := time.Now().Add(10 * time.Second)
 		for !ok(a.cfg.Load()) {
@@ -172,7 +174,7 @@ func TestConfigReloadOnFileChange(t *testing.T) {
 		}
 	}
 	publish("min_tls_version: TLS1.3\n", "- ip: 10.0.0.1\n  namespace: shop\n  workload: checkout\n")
-	waitFor("TLS1.3 and workload checkout", func(c *Config) bool {
+	waitFor("TLS1.3 and workload checkout", func(c *config.Config) bool {
 		id, _ := c.Names.Lookup(netip.MustParseAddr("10.0.0.1"))
 		return c.Policy.MinVersion.String() == "TLS1.3" && id.Workload == "checkout"
 	})

@@ -20,6 +20,7 @@ import (
 
 	"github.com/tlsaudit/tlsaudit/internal/promtest"
 	"github.com/tlsaudit/tlsaudit/pkg/capture"
+	"github.com/tlsaudit/tlsaudit/pkg/config"
 	"github.com/tlsaudit/tlsaudit/pkg/export"
 	"github.com/tlsaudit/tlsaudit/pkg/flow"
 )
@@ -89,7 +90,7 @@ func TestAlertingEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	writeFile(t, cfgPath, string(base)+"alert_resolve_after: 3s\n")
-	cfg, err := ConfigSource{Path: cfgPath, Names: filepath.Join(exportTestdata, "names.yaml")}.Load()
+	cfg, err := config.Source{Path: cfgPath, Names: filepath.Join(exportTestdata, "names.yaml")}.Load()
 	if err != nil {
 		t.Fatal(err)
 	}

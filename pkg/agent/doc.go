@@ -5,7 +5,7 @@
 // internal TLS servers the agent counted flows to.
 //
 // Lifetime: the caller opens the capture engine (OpenEngine), loads the first config
-// (ConfigSource.Load), optionally starts the Kubernetes identity (StartKube), builds
+// (config.Source.Load), optionally starts the Kubernetes identity (StartKube), builds
 // the Agent with New and calls Run once. Run returns when its context ends or a part
 // fails; the caller then closes the engine. An Agent is not reused after Run.
 //

@@ -7,8 +7,10 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/tlsaudit/tlsaudit/pkg/config"
 	"github.com/tlsaudit/tlsaudit/pkg/flow"
 	"github.com/tlsaudit/tlsaudit/pkg/identity"
+	"github.com/tlsaudit/tlsaudit/pkg/identity/kubewatch"
 )
 
 // Kube is the agent's view of the cluster: the index the informers keep and the node
@@ -16,7 +18,7 @@ import (
 // flow.
 type Kube struct {
 	cluster *identity.Cluster
-	watcher *identity.Watcher
+	watcher *kubewatch.Watcher
 	nat     *dnat // nil when the connection tracker cannot be used
 }
 
@@ -25,13 +27,13 @@ type Kube struct {
 // does not wait for them: capture starts at once, and names arrive as the informers
 // sync.
 func StartKube(ctx context.Context, kubeconfig, node string, log zerolog.Logger) (*Kube, error) {
-	cfg, err := identity.ClientConfig(kubeconfig)
+	cfg, err := kubewatch.ClientConfig(kubeconfig)
 	if err != nil {
 		return nil, err
 	}
 	cfg.UserAgent = "tlsaudit"
 	c := identity.NewCluster(node)
-	w, err := identity.Watch(ctx, cfg, c, 5*time.Second, log)
+	w, err := kubewatch.Watch(ctx, cfg, c, 5*time.Second, log)
 	if err != nil {
 		return nil, err
 	}
@@ -45,7 +47,7 @@ func StartKube(ctx context.Context, kubeconfig, node string, log zerolog.Logger)
 
 // names is the identity source for a config: the static names file on top of the
 // cluster index.
-func (k *Kube) names(cfg *Config) identity.Resolver {
+func (k *Kube) names(cfg *config.Config) identity.Resolver {
 	if k == nil {
 		return cfg.Names
 	}

@@ -9,13 +9,13 @@ import (
 )
 
 // This file turns Kubernetes objects into what the Cluster index keeps. Informers
-// (informer.go) and kubectl dumps (snapshot.go) share it, so both name ends alike.
+// (package kubewatch) and kubectl dumps (snapshot.go) share it, so both name ends alike.
 
-// podInfo is what the index keeps of a pod.
-func podInfo(p *corev1.Pod) PodInfo {
+// PodInfoOf is what the index keeps of a pod.
+func PodInfoOf(p *corev1.Pod) PodInfo {
 	info := PodInfo{
 		UID: string(p.UID), Namespace: p.Namespace, Name: p.Name, Node: p.Spec.NodeName,
-		Owner: controllerOf(p.OwnerReferences), HostNetwork: p.Spec.HostNetwork,
+		Owner: ControllerOf(p.OwnerReferences), HostNetwork: p.Spec.HostNetwork,
 		Created: p.CreationTimestamp.Time,
 	}
 	if info.UID == "" {
@@ -39,8 +39,8 @@ func podInfo(p *corev1.Pod) PodInfo {
 	return info
 }
 
-// controllerOf is the owner reference marked as controller, else the first one.
-func controllerOf(refs []metav1.OwnerReference) Owner {
+// ControllerOf is the owner reference marked as controller, else the first one.
+func ControllerOf(refs []metav1.OwnerReference) Owner {
 	for _, r := range refs {
 		if r.Controller != nil && *r.Controller {
 			return Owner{Kind: r.Kind, Name: r.Name}
@@ -52,9 +52,9 @@ func controllerOf(refs []metav1.OwnerReference) Owner {
 	return Owner{}
 }
 
-// serviceInfo is what the index keeps of a service: its cluster IPs (none for a
+// ServiceInfoOf is what the index keeps of a service: its cluster IPs (none for a
 // headless service, whose names come from its EndpointSlices).
-func serviceInfo(s *corev1.Service) ServiceInfo {
+func ServiceInfoOf(s *corev1.Service) ServiceInfo {
 	info := ServiceInfo{Namespace: s.Namespace, Name: s.Name}
 	ips := s.Spec.ClusterIPs
 	if len(ips) == 0 && s.Spec.ClusterIP != "" {
@@ -68,8 +68,8 @@ func serviceInfo(s *corev1.Service) ServiceInfo {
 	return info
 }
 
-// sliceInfo is what the index keeps of an EndpointSlice.
-func sliceInfo(s *discoveryv1.EndpointSlice) SliceInfo {
+// SliceInfoOf is what the index keeps of an EndpointSlice.
+func SliceInfoOf(s *discoveryv1.EndpointSlice) SliceInfo {
 	info := SliceInfo{Namespace: s.Namespace, Name: s.Name, Service: s.Labels[discoveryv1.LabelServiceName]}
 	for _, ep := range s.Endpoints {
 		if ep.Conditions.Ready == nil || *ep.Conditions.Ready {
@@ -89,8 +89,8 @@ func sliceInfo(s *discoveryv1.EndpointSlice) SliceInfo {
 	return info
 }
 
-// nodeAddrs is a node's internal and external addresses.
-func nodeAddrs(n *corev1.Node) []netip.Addr {
+// NodeAddrsOf is a node's internal and external addresses.
+func NodeAddrsOf(n *corev1.Node) []netip.Addr {
 	var out []netip.Addr
 	for _, a := range n.Status.Addresses {
 		if a.Type != corev1.NodeInternalIP && a.Type != corev1.NodeExternalIP {

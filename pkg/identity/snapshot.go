@@ -88,37 +88,37 @@ func (c *Cluster) addObject(raw json.RawMessage) error {
 		if err := decode(&p); err != nil {
 			return err
 		}
-		c.SetPod(podInfo(&p))
+		c.SetPod(PodInfoOf(&p))
 	case "Service":
 		var s corev1.Service
 		if err := decode(&s); err != nil {
 			return err
 		}
-		c.SetService(serviceInfo(&s))
+		c.SetService(ServiceInfoOf(&s))
 	case "EndpointSlice":
 		var s discoveryv1.EndpointSlice
 		if err := decode(&s); err != nil {
 			return err
 		}
-		c.SetSlice(sliceInfo(&s))
+		c.SetSlice(SliceInfoOf(&s))
 	case "Node":
 		var n corev1.Node
 		if err := decode(&n); err != nil {
 			return err
 		}
-		c.SetNode(n.Name, nodeAddrs(&n))
+		c.SetNode(n.Name, NodeAddrsOf(&n))
 	case "ReplicaSet":
 		var rs appsv1.ReplicaSet
 		if err := decode(&rs); err != nil {
 			return err
 		}
-		c.SetOwner(rs.Namespace, KindReplicaSet, rs.Name, controllerOf(rs.OwnerReferences))
+		c.SetOwner(rs.Namespace, KindReplicaSet, rs.Name, ControllerOf(rs.OwnerReferences))
 	case "Job":
 		var j batchv1.Job
 		if err := decode(&j); err != nil {
 			return err
 		}
-		c.SetOwner(j.Namespace, KindJob, j.Name, controllerOf(j.OwnerReferences))
+		c.SetOwner(j.Namespace, KindJob, j.Name, ControllerOf(j.OwnerReferences))
 	}
 	return nil
 }

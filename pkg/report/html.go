@@ -2,13 +2,14 @@ package report
 
 import (
 	"cmp"
-	"embed"
+	_ "embed"
 	"encoding/json"
 	"fmt"
 	"html/template"
 	"io"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -17,25 +18,22 @@ import (
 // LICENSE) draws the map: it pans, zooms and hit-tests thousands of edges on a canvas;
 // the positions are computed here (layout.go), so the browser runs no layout.
 //
-//go:embed html/page.html.tmpl html/report.css html/report.js html/vendor/cytoscape/cytoscape.min.js
-var htmlAssets embed.FS
-
+// The embedded files stay in the executable's read-only data and the template is
+// parsed on the first HTML report: the other formats pay nothing for them at start.
 var (
-	htmlPage = template.Must(template.ParseFS(htmlAssets, "html/page.html.tmpl"))
-	htmlCSS  = template.CSS(mustAsset("html/report.css"))
-	htmlJS   = template.JS(mustAsset("html/report.js"))
-	htmlLib  = template.JS(mustAsset("html/vendor/cytoscape/cytoscape.min.js"))
-)
+	//go:embed html/page.html.tmpl
+	htmlPageText string
+	//go:embed html/report.css
+	htmlCSS string
+	//go:embed html/report.js
+	htmlJS string
+	//go:embed html/vendor/cytoscape/cytoscape.min.js
+	htmlLib string
 
-// mustAsset returns an embedded file; they are named in the go:embed line above, so a
-// missing one is a build mistake.
-func mustAsset(name string) []byte {
-	b, err := htmlAssets.ReadFile(name)
-	if err != nil {
-		panic(err)
-	}
-	return b
-}
+	htmlPage = sync.OnceValue(func() *template.Template {
+		return template.Must(template.New("page").Parse(htmlPageText))
+	})
+)
 
 // Grade is how a service pair's edge is coloured: its weakest class seen.
 type Grade struct {
@@ -143,11 +141,11 @@ func WriteHTML(w io.Writer, a *Audit, s *Sampler) error {
 	if err != nil {
 		return fmt.Errorf("encode html data: %w", err)
 	}
-	err = htmlPage.Execute(w, map[string]any{
+	err = htmlPage().Execute(w, map[string]any{
 		"Title": "tlsaudit: " + strings.Join(a.Summary.Files, ", "),
-		"CSS":   htmlCSS,
-		"Lib":   htmlLib,
-		"JS":    htmlJS,
+		"CSS":   template.CSS(htmlCSS),
+		"Lib":   template.JS(htmlLib),
+		"JS":    template.JS(htmlJS),
 		// encoding/json escapes <, > and & in strings, so the data cannot end the
 		// script element it is written into.
 		"Data": template.JS(data),

@@ -1,4 +1,4 @@
-package identity_test
+package kubewatch_test
 
 import (
 	"context"
@@ -18,6 +18,7 @@ import (
 
 	"github.com/tlsaudit/tlsaudit/internal/kubetest"
 	"github.com/tlsaudit/tlsaudit/pkg/identity"
+	"github.com/tlsaudit/tlsaudit/pkg/identity/kubewatch"
 )
 
 // Informers on a real API server, with the agent's ServiceAccount and RBAC rules,
@@ -74,7 +75,7 @@ func TestInformersRealAPIServer(t *testing.T) {
 	mustCreate(err)
 
 	c := identity.NewCluster("node-a")
-	w, err := identity.Watch(ctx, cp.AgentConfig(t), c, 500*time.Millisecond, zerolog.Nop())
+	w, err := kubewatch.Watch(ctx, cp.AgentConfig(t), c, 500*time.Millisecond, zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +146,7 @@ func TestInformersRealAPIServer(t *testing.T) {
 	if st := w.Status(); !st.Ready() {
 		t.Errorf("after restart: %+v", st)
 	}
-	if n, err := testutil.GatherAndCount(reg, "tlsaudit_kube_informer_synced"); err != nil || n != len(identity.Resources) {
+	if n, err := testutil.GatherAndCount(reg, "tlsaudit_kube_informer_synced"); err != nil || n != len(kubewatch.Resources) {
 		t.Errorf("tlsaudit_kube_informer_synced series: %d %v", n, err)
 	}
 }

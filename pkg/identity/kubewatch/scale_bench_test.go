@@ -1,4 +1,4 @@
-package identity_test
+package kubewatch_test
 
 import (
 	"context"
@@ -18,6 +18,7 @@ import (
 
 	"github.com/tlsaudit/tlsaudit/internal/kubetest"
 	"github.com/tlsaudit/tlsaudit/pkg/identity"
+	"github.com/tlsaudit/tlsaudit/pkg/identity/kubewatch"
 )
 
 const (
@@ -48,7 +49,7 @@ func BenchmarkClusterScale(b *testing.B) {
 		wctx, cancel := context.WithCancel(ctx)
 		c := identity.NewCluster("node-0")
 		start := time.Now()
-		w, err := identity.Watch(wctx, agentCfg, c, time.Minute, zerolog.Nop())
+		w, err := kubewatch.Watch(wctx, agentCfg, c, time.Minute, zerolog.Nop())
 		if err != nil {
 			b.Fatal(err)
 		}

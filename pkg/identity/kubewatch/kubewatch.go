@@ -1,4 +1,4 @@
-package identity
+package kubewatch
 
 import (
 	"context"
@@ -24,6 +24,8 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/tlsaudit/tlsaudit/pkg/identity"
 )
 
 // Resources the informers watch, as the metrics' resource label names them. They
@@ -51,7 +53,7 @@ func ClientConfig(path string) (*rest.Config, error) {
 // agent: while the API server is unreachable the index keeps what it had, names
 // that are not in it fall back to the static file or addresses, and Status says why.
 type Watcher struct {
-	cluster     *Cluster
+	cluster     *identity.Cluster
 	log         zerolog.Logger
 	synced      map[string]cache.InformerSynced
 	watchErrors atomic.Uint64
@@ -63,7 +65,7 @@ type Watcher struct {
 
 // Watch starts informers for Resources through cfg feeding c, and a probe of the
 // API server every probeEvery. It returns at once; everything stops with ctx.
-func Watch(ctx context.Context, cfg *rest.Config, c *Cluster, probeEvery time.Duration, log zerolog.Logger) (*Watcher, error) {
+func Watch(ctx context.Context, cfg *rest.Config, c *identity.Cluster, probeEvery time.Duration, log zerolog.Logger) (*Watcher, error) {
 	w := &Watcher{cluster: c, log: log.With().Str("component", "kube").Logger(), synced: map[string]cache.InformerSynced{}}
 	cfg = rest.CopyConfig(cfg)
 	// Every failed list or watch call is counted here: the reflectors retry them
@@ -117,8 +119,8 @@ func Watch(ctx context.Context, cfg *rest.Config, c *Cluster, probeEvery time.Du
 			}
 		},
 	})
-	add("replicasets", f.Apps().V1().ReplicaSets().Informer(), ownerHandler(c, KindReplicaSet))
-	add("jobs", f.Batch().V1().Jobs().Informer(), ownerHandler(c, KindJob))
+	add("replicasets", f.Apps().V1().ReplicaSets().Informer(), ownerHandler(c, identity.KindReplicaSet))
+	add("jobs", f.Batch().V1().Jobs().Informer(), ownerHandler(c, identity.KindJob))
 	f.Start(ctx.Done())
 	go w.probeLoop(ctx, probeEvery)
 	return w, nil
@@ -139,7 +141,7 @@ func (c countErrors) RoundTrip(r *http.Request) (*http.Response, error) {
 	return resp, err
 }
 
-func onPod(c *Cluster, o any) {
+func onPod(c *identity.Cluster, o any) {
 	if p, ok := o.(*podEntry); ok {
 		c.SetPod(p.info)
 	}
@@ -151,13 +153,13 @@ func onPod(c *Cluster, o any) {
 // 1.2 KB struct of mostly empty ones; this is about a third of that.
 type podEntry struct {
 	metav1.ObjectMeta
-	info PodInfo
+	info identity.PodInfo
 }
 
 func newPodEntry(p *corev1.Pod) *podEntry {
 	return &podEntry{
 		ObjectMeta: metav1.ObjectMeta{Name: p.Name, Namespace: p.Namespace, UID: p.UID, ResourceVersion: p.ResourceVersion},
-		info:       podInfo(p),
+		info:       identity.PodInfoOf(p),
 	}
 }
 
@@ -172,29 +174,29 @@ func (p *podEntry) DeepCopyObject() runtime.Object {
 	return c
 }
 
-func onService(c *Cluster, o any) {
+func onService(c *identity.Cluster, o any) {
 	if s, ok := o.(*corev1.Service); ok {
-		c.SetService(serviceInfo(s))
+		c.SetService(identity.ServiceInfoOf(s))
 	}
 }
 
-func onSlice(c *Cluster, o any) {
+func onSlice(c *identity.Cluster, o any) {
 	if s, ok := o.(*discoveryv1.EndpointSlice); ok {
-		c.SetSlice(sliceInfo(s))
+		c.SetSlice(identity.SliceInfoOf(s))
 	}
 }
 
-func onNode(c *Cluster, o any) {
+func onNode(c *identity.Cluster, o any) {
 	if n, ok := o.(*corev1.Node); ok {
-		c.SetNode(n.Name, nodeAddrs(n))
+		c.SetNode(n.Name, identity.NodeAddrsOf(n))
 	}
 }
 
 // ownerHandler keeps the controller of ReplicaSets or Jobs (kind).
-func ownerHandler(c *Cluster, kind string) cache.ResourceEventHandlerFuncs {
+func ownerHandler(c *identity.Cluster, kind string) cache.ResourceEventHandlerFuncs {
 	set := func(o any) {
 		if m, ok := o.(metav1.Object); ok {
-			c.SetOwner(m.GetNamespace(), kind, m.GetName(), controllerOf(m.GetOwnerReferences()))
+			c.SetOwner(m.GetNamespace(), kind, m.GetName(), identity.ControllerOf(m.GetOwnerReferences()))
 		}
 	}
 	return cache.ResourceEventHandlerFuncs{

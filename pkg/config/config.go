@@ -1,4 +1,6 @@
-package agent
+// Package config loads what the agent and analyze judge traffic by: the policy file,
+// the static names file and the command-line flags that override them.
+package config
 
 import (
 	"crypto/sha256"
@@ -10,9 +12,9 @@ import (
 	"github.com/tlsaudit/tlsaudit/pkg/policy"
 )
 
-// ConfigSource says where the agent's policy and names come from, and which
+// Source says where the policy and names come from, and which
 // command-line flags override the config file (on every reload too).
-type ConfigSource struct {
+type Source struct {
 	Path, Names string           // the config file and the static names file; "": none
 	Internal    []netip.Prefix   // --internal-cidr, when given
 	MinVersion  classify.Version // --min-tls, when given
@@ -26,7 +28,7 @@ type Config struct {
 
 // Load reads the config and names files (the default policy without a config file)
 // and applies the flag overrides.
-func (c ConfigSource) Load() (*Config, error) {
+func (c Source) Load() (*Config, error) {
 	pol := policy.Default()
 	if c.Path != "" {
 		var err error
@@ -51,10 +53,10 @@ func (c ConfigSource) Load() (*Config, error) {
 	return lc, nil
 }
 
-// fingerprint is a hash of the config and names files' contents: what a file watch
+// Fingerprint is a hash of the config and names files' contents: what a file watch
 // compares. Contents, not modification times, because a ConfigMap volume swaps a
 // symlink and the file's own time need not move.
-func (c ConfigSource) fingerprint() ([sha256.Size]byte, error) {
+func (c Source) Fingerprint() ([sha256.Size]byte, error) {
 	h := sha256.New()
 	for _, p := range []string{c.Path, c.Names} {
 		if p == "" {
