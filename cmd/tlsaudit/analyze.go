@@ -279,8 +279,9 @@ func analyze(args []string, stdout, stderr io.Writer, log zerolog.Logger) int {
 	return exitOK
 }
 
-// workersFor is --workers, or when it is not set the default for format: the cores,
-// at most maxDefaultWorkers, for the formats whose output does not depend on the
+// workersFor is --workers, or when it is not set the default for format: the cores
+// but one (which reads the file ahead, capture's blockReader), at least one and at
+// most maxDefaultWorkers, for the formats whose output does not depend on the
 // order flows finish in (pairs, counts and violations are sorted and their samples
 // chosen by time); one for those that list flows as they finish (json, ndjson, csv)
 // or sample them (html), so that two runs over one capture write the same bytes
@@ -291,7 +292,7 @@ func workersFor(flag int, format string) int {
 	}
 	switch format {
 	case "table", "markdown", export.FormatOpenMetrics:
-		return min(runtime.GOMAXPROCS(0), maxDefaultWorkers)
+		return max(1, min(runtime.GOMAXPROCS(0)-1, maxDefaultWorkers))
 	}
 	return 1
 }

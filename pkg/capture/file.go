@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync/atomic"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
@@ -121,7 +122,7 @@ func (c *File) offset() int64 {
 	if c.pcap != nil {
 		return c.pcap.offset()
 	}
-	return c.counter.n - int64(c.br.Buffered())
+	return c.counter.n.Load() - int64(c.br.Buffered())
 }
 
 // Next reads frames until one carries a TCP or UDP packet, and decodes it into p.
@@ -182,18 +183,25 @@ func (c *File) fail(err error) error {
 // Path returns the file's path.
 func (c *File) Path() string { return c.path }
 
-// Close closes the file.
-func (c *File) Close() error { return c.f.Close() }
+// Close closes the file and stops reading ahead.
+func (c *File) Close() error {
+	err := c.f.Close() // first: a read ahead blocked on a pipe returns
+	if c.pcap != nil {
+		c.pcap.close()
+	}
+	return err
+}
 
-// countingReader counts the bytes read through it.
+// countingReader counts the bytes read through it. The count may be read while
+// another goroutine reads (a pcap file is read ahead).
 type countingReader struct {
 	r io.Reader
-	n int64
+	n atomic.Int64
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
-	c.n += int64(n)
+	c.n.Add(int64(n))
 	return n, err
 }
 
@@ -233,7 +241,7 @@ func (c *File) each(take func(data []byte, ts int64, wireLen int, lt layers.Link
 		data, ts, wireLen, lt, err := c.nextRecord()
 		if err != nil {
 			if progress != nil {
-				progress(c.disk.n, n)
+				progress(c.disk.n.Load(), n)
 			}
 			if err == io.EOF {
 				return nil
@@ -244,7 +252,7 @@ func (c *File) each(take func(data []byte, ts int64, wireLen int, lt layers.Link
 			continue
 		}
 		if n++; progress != nil && n%progressEvery == 0 {
-			progress(c.disk.n, n)
+			progress(c.disk.n.Load(), n)
 		}
 	}
 }

@@ -66,7 +66,7 @@ func ReadFileParallel(path string, dec *Decoder, add []func(*flow.Packet), progr
 		return err
 	}
 	defer f.Close()
-	r := newParallelReader(len(add))
+	r := newParallelReader(len(add), f.pcap)
 	var wg sync.WaitGroup
 	for i := range add {
 		d := dec
@@ -81,13 +81,13 @@ func ReadFileParallel(path string, dec *Decoder, add []func(*flow.Packet), progr
 	}
 	if f.pcap != nil {
 		// Records are read in place: moving to a new block seals the old one.
-		f.pcap.swap = r.swap
+		f.pcap.retire = r.send
 	}
 	err = r.read(f, progress)
 	r.finish()
 	wg.Wait()
 	if progress != nil {
-		progress(f.disk.n, r.decoded.Load())
+		progress(f.disk.n.Load(), r.decoded.Load())
 	}
 	return err
 }
@@ -99,27 +99,45 @@ type parallelReader struct {
 	current *batch
 	queues  []chan *batch
 	free    chan *batch
-	blocks  chan []byte
+	// release gives a block back once every worker is past it: to the pcap
+	// reader's pool, or to blocks.
+	release func([]byte)
 	// arena holds copies of records whose bytes the file reader reuses (pcapng),
-	// so that they live as long as read-in-place records do.
-	arena []byte
+	// so that they live as long as read-in-place records do; its blocks come from
+	// blocks.
+	arena  []byte
+	blocks chan []byte
 	// decoded counts worker 0's packets, for progress.
 	decoded atomic.Uint64
 }
 
-func newParallelReader(n int) *parallelReader {
+// newParallelReader makes the hand-off for n workers; pcap is the file's in-place
+// reader, nil for pcapng (whose records are copied into blocks of the arena).
+func newParallelReader(n int, pcap *pcapRecords) *parallelReader {
 	r := &parallelReader{
 		n:      n,
 		queues: make([]chan *batch, n),
 		free:   make(chan *batch, batchesQueued+2),
-		blocks: make(chan []byte, blocksInFlight),
 	}
 	for i := range r.queues {
 		r.queues[i] = make(chan *batch, batchesQueued)
 	}
 	r.current = r.newBatch()
-	for range blocksInFlight - 1 { // the file reader holds one
+	if pcap != nil {
+		// Blocks now wait for the slowest worker before going back to the pool.
+		pcap.src.grow(blocksInFlight)
+		r.release = pcap.src.release
+		return r
+	}
+	r.blocks = make(chan []byte, blocksInFlight)
+	for range blocksInFlight {
 		r.blocks <- make([]byte, pcapBlockSize)
+	}
+	r.release = func(b []byte) {
+		select {
+		case r.blocks <- b[:cap(b)]:
+		default: // a block grown for a long record is not kept
+		}
 	}
 	return r
 }
@@ -154,7 +172,7 @@ func (r *parallelReader) read(f *File, progress func(int64, uint64)) error {
 			r.send(nil)
 		}
 		if n++; progress != nil && n%progressEvery == 0 {
-			progress(f.disk.n, r.decoded.Load())
+			progress(f.disk.n.Load(), r.decoded.Load())
 		}
 	}
 }
@@ -169,12 +187,6 @@ func (r *parallelReader) send(done []byte) {
 		q <- b
 	}
 	r.current = r.newBatch()
-}
-
-// swap is the pcap reader's hook: the old block is sealed, a free one returned.
-func (r *parallelReader) swap(old []byte) []byte {
-	r.send(old)
-	return <-r.blocks
 }
 
 // keep copies a record the file reader will overwrite into the arena.
@@ -227,10 +239,7 @@ func (r *parallelReader) work(i int, dec *Decoder, add func(*flow.Packet)) {
 			continue
 		}
 		if b.done != nil {
-			select {
-			case r.blocks <- b.done[:cap(b.done)]:
-			default: // a block grown for a long record is not kept
-			}
+			r.release(b.done)
 		}
 		clear(b.recs) // no slice into a block outlives it
 		b.recs, b.done = b.recs[:0], nil

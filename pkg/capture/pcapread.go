@@ -9,7 +9,7 @@ import (
 	"github.com/gopacket/gopacket/layers"
 )
 
-// pcapBlockSize is how much a pcapRecords asks the file for at a time: large reads
+// pcapBlockSize is how much a pcapRecords reads of the file at a time: large reads
 // keep system calls off the per-packet path (a 1,500-byte frame costs a syscall in
 // every 700 records), and records are parsed where they land.
 const pcapBlockSize = 1 << 20
@@ -26,18 +26,18 @@ const (
 // pcapRecords reads the records of a classic pcap file (libpcap format: a 24-byte
 // file header, then a 16-byte header before each record) in place: a record's bytes
 // are a slice of the block the file was read into, not a copy. A record is valid until
-// the next call to next.
+// the next call to next. The blocks are read ahead by a blockReader; close stops it.
 type pcapRecords struct {
-	r     io.Reader
+	src   *blockReader
 	block []byte
 	// The unread bytes are block[start:end]; base is the stream offset of block[0].
 	start, end int
 	base       int64
 	eof        error // the error that ended reading, returned once the block is drained
-	// swap, when set, is called with the block when reading moves on to another one
-	// and returns that other one: records handed out of the old block stay valid for
-	// whoever holds them (ReadFileParallel's workers). Unset, the block is reused.
-	swap func(old []byte) []byte
+	// retire, when set, is given each block that reading has moved past, instead of
+	// the pool: records handed out of it stay valid for whoever holds them
+	// (ReadFileParallel's workers), who give it back with src.release.
+	retire func(old []byte)
 
 	order    binary.ByteOrder
 	fracNano int64 // nanoseconds per unit of the timestamp's fraction field
@@ -52,12 +52,12 @@ const (
 )
 
 // newPcapRecords reads the file header from r and returns a reader of the records
-// after it.
+// after it, which reads r on a goroutine of its own until close.
 func newPcapRecords(r io.Reader) (*pcapRecords, error) {
-	p := &pcapRecords{r: r, block: make([]byte, pcapBlockSize)}
+	p := &pcapRecords{src: newBlockReader(r, blocksAhead+2)}
 	h, err := p.need(24)
 	if err != nil {
-		return nil, err
+		return nil, p.fail(err)
 	}
 	switch {
 	case binary.LittleEndian.Uint32(h) == pcapMagicMicro:
@@ -69,13 +69,13 @@ func newPcapRecords(r io.Reader) (*pcapRecords, error) {
 	case binary.BigEndian.Uint32(h) == pcapMagicNano:
 		p.order, p.fracNano = binary.BigEndian, 1
 	default:
-		return nil, fmt.Errorf("unknown magic %x", h[:4])
+		return nil, p.fail(fmt.Errorf("unknown magic %x", h[:4]))
 	}
 	if v := p.order.Uint16(h[4:6]); v != 2 {
-		return nil, fmt.Errorf("unknown major version %d", v)
+		return nil, p.fail(fmt.Errorf("unknown major version %d", v))
 	}
 	if v := p.order.Uint16(h[6:8]); v != 4 {
-		return nil, fmt.Errorf("unknown minor version %d", v)
+		return nil, p.fail(fmt.Errorf("unknown minor version %d", v))
 	}
 	p.maxCap = max(int(min(p.order.Uint32(h[16:20]), pcapMaxSnap)), pcapMaxCapture)
 	p.linkType = layers.LinkType(p.order.Uint32(h[20:24]))
@@ -113,33 +113,24 @@ func (p *pcapRecords) next() (data []byte, ts int64, wireLen int, err error) {
 	return rec[16:], ts, int(wire), nil
 }
 
-// need returns the next n unread bytes without consuming them, reading more of the
-// file when the block holds fewer. It returns io.EOF when the file ends exactly at
+// fail closes p and returns err, for an error that ends newPcapRecords.
+func (p *pcapRecords) fail(err error) error {
+	p.close()
+	return err
+}
+
+// close stops reading ahead.
+func (p *pcapRecords) close() { p.src.close() }
+
+// need returns the next n unread bytes without consuming them, moving on to the next
+// block when this one holds fewer. It returns io.EOF when the file ends exactly at
 // the unread position and io.ErrUnexpectedEOF when it ends within the n bytes.
 func (p *pcapRecords) need(n int) ([]byte, error) {
 	if p.end-p.start >= n {
 		return p.block[p.start : p.start+n], nil
 	}
-	if p.start+n > len(p.block) {
-		// Move the unread tail to the front (a record's start), growing the block
-		// for a record longer than it.
-		dst := p.block
-		if p.swap != nil {
-			dst = p.swap(p.block)
-		}
-		if n > len(dst) {
-			dst = make([]byte, n)
-		}
-		copy(dst, p.block[p.start:p.end])
-		p.base += int64(p.start)
-		p.block, p.end, p.start = dst, p.end-p.start, 0
-	}
 	for p.end-p.start < n && p.eof == nil {
-		m, err := p.r.Read(p.block[p.end:])
-		p.end += m
-		if err != nil {
-			p.eof = err
-		}
+		p.advance()
 	}
 	if p.end-p.start >= n {
 		return p.block[p.start : p.start+n], nil
@@ -148,4 +139,36 @@ func (p *pcapRecords) need(n int) ([]byte, error) {
 		return nil, io.ErrUnexpectedEOF
 	}
 	return nil, p.eof
+}
+
+// advance moves reading to the next block: the unread tail of this one (the start of
+// a record) goes into the headroom in front of the next one's data, or, for a record
+// longer than the headroom, both are joined in a buffer of their own.
+func (p *pcapRecords) advance() {
+	fb := p.src.next()
+	tail := p.block[p.start:p.end]
+	var dst []byte
+	var start, end int
+	if len(tail) <= blockHeadroom {
+		dst, start, end = fb.buf, blockHeadroom-len(tail), blockHeadroom+fb.n
+		copy(dst[start:], tail)
+	} else {
+		dst = make([]byte, len(tail)+fb.n)
+		copy(dst, tail)
+		copy(dst[len(tail):], fb.buf[blockHeadroom:blockHeadroom+fb.n])
+		start, end = 0, len(dst)
+		p.src.release(fb.buf)
+	}
+	p.base += int64(p.start - start)
+	if old := p.block; old != nil {
+		if p.retire != nil {
+			p.retire(old)
+		} else {
+			p.src.release(old)
+		}
+	}
+	p.block, p.start, p.end = dst, start, end
+	if fb.err != nil {
+		p.eof = fb.err
+	}
 }

@@ -31,6 +31,7 @@ func comparePcapReaders(t *testing.T, data []byte, chunked bool) (records int) {
 	if errGot != nil {
 		return 0
 	}
+	defer got.close()
 	if got.linkType != want.LinkType() {
 		t.Fatalf("link type %v, pcapgo's %v", got.linkType, want.LinkType())
 	}
@@ -108,6 +109,57 @@ func TestPcapRecordLongerThanBlock(t *testing.T) {
 	data = append(append([]byte{}, hdr...), data...)
 	if n := comparePcapReaders(t, data, false); n != 3*(pcapBlockSize/pcapMaxCapture+2) {
 		t.Fatalf("read %d records", n)
+	}
+}
+
+// TestPcapRecordLongerThanHeadroom: with a snap length past the 256 KiB writers use
+// (up to pcapMaxSnap is accepted), a record cut by a block boundary no longer fits
+// the headroom in front of the next block and is joined in a buffer of its own, over
+// several blocks when it is longer than one; the records after it read as written.
+func TestPcapRecordLongerThanHeadroom(t *testing.T) {
+	var b bytes.Buffer
+	b.Write([]byte{0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0}) // snap length 16 MiB
+	sizes := []int{100, 900_000, blockHeadroom + 1, 60, 2*pcapBlockSize + 12345, 7, pcapMaxSnap, 1}
+	for i, n := range sizes {
+		rec := make([]byte, 16)
+		binary.LittleEndian.PutUint32(rec[0:], uint32(i))
+		binary.LittleEndian.PutUint32(rec[8:], uint32(n))
+		binary.LittleEndian.PutUint32(rec[12:], uint32(n))
+		b.Write(rec)
+		body := make([]byte, n)
+		for j := range body {
+			body[j] = byte(i*31 + j*7)
+		}
+		b.Write(body)
+	}
+	data := b.Bytes()
+	for _, chunked := range []bool{false, true} {
+		var in io.Reader = bytes.NewReader(data)
+		if chunked {
+			in = iotest.HalfReader(in)
+		}
+		r, err := newPcapRecords(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		off := int64(24)
+		for i, n := range sizes {
+			if r.offset() != off {
+				t.Fatalf("record %d at offset %d, want %d", i, r.offset(), off)
+			}
+			rec, ts, wire, err := r.next()
+			if err != nil {
+				t.Fatalf("record %d (%d bytes): %v", i, n, err)
+			}
+			if want := data[off+16 : off+16+int64(n)]; !bytes.Equal(rec, want) || wire != n || ts != int64(i)*1e9 {
+				t.Fatalf("record %d: %d bytes wire %d ts %d, want %d bytes", i, len(rec), wire, ts, n)
+			}
+			off += 16 + int64(n)
+		}
+		if _, _, _, err := r.next(); err != io.EOF {
+			t.Fatalf("after the last record: %v, want io.EOF", err)
+		}
+		r.close()
 	}
 }
 
