@@ -89,8 +89,10 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", (b > 0) ? a/b : 0}'; }
   echo "  Wall time from bash's microsecond clock around each command (a shell start included"
   echo "  for every one alike), peak RSS from \`/usr/bin/time -f %M\`; packets/s and MB/s are"
   echo "  the corpus over the median time."
-  echo "- Commands: \`tlsaudit analyze --workers 1|2 --format table|json FILE\` (1w, 2w: one flow"
-  echo "  table, or two on their own goroutines after one decode pass); \`ndpiReader -i FILE -q -v 0\`;"
+  echo "- Commands: \`tlsaudit analyze --workers 1|2 --format table|json FILE\` (the command line"
+  echo "  built with -tags noagent, as make build makes bin/tlsaudit; 1w, 2w: one flow table, or two"
+  echo "  on their own goroutines; either way the file is read ahead on a goroutine of its own);"
+  echo "  \`ndpiReader -i FILE -q -v 0\`;"
   echo "  \`tshark -n -r FILE -Y 'tls.handshake.type==1 || tls.handshake.type==2' -T fields\` with"
   echo "  the stream, supported_versions and SNI fields; \`tcpdump -r FILE -w /dev/null\`; \`cat FILE\`."
   echo
