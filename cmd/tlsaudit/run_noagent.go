@@ -17,7 +17,7 @@ const agentBinary = "tlsaudit-agent"
 
 // runAgent, in a build without the node agent, replaces this process with
 // tlsaudit-agent (beside this executable, else on PATH) running the same command.
-// The agent's packages (the agent itself and client-go's informers and typed clients)
+// The agent's packages (the agent itself, client-go's informers and the API's types)
 // are left out of this build because initialising them alone took about as much
 // memory as a whole offline analysis: analyze, diff, probe and report need none of them.
 func runAgent(args []string, stderr io.Writer) int {

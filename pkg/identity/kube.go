@@ -2,24 +2,118 @@ package identity
 
 import (
 	"net/netip"
-
-	corev1 "k8s.io/api/core/v1"
-	discoveryv1 "k8s.io/api/discovery/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"time"
 )
 
-// This file turns Kubernetes objects into what the Cluster index keeps. Informers
-// (package kubewatch) and kubectl dumps (snapshot.go) share it, so both name ends alike.
+// This file turns Kubernetes objects into what the Cluster index keeps. The objects
+// are the few fields the index reads, under the API's JSON names, so that a kubectl
+// dump (snapshot.go) decodes straight into them without the API's Go types, whose
+// initialisation alone costs the offline analyzer megabytes; the agent's informers
+// (package kubewatch) copy the same fields out of the API's types. Both name ends alike.
+
+// ObjectMeta is the metadata the index reads.
+type ObjectMeta struct {
+	Name              string            `json:"name"`
+	Namespace         string            `json:"namespace"`
+	UID               string            `json:"uid"`
+	Labels            map[string]string `json:"labels"`
+	OwnerReferences   []OwnerReference  `json:"ownerReferences"`
+	CreationTimestamp time.Time         `json:"creationTimestamp"`
+}
+
+// OwnerReference is one entry of an object's ownerReferences.
+type OwnerReference struct {
+	Kind       string `json:"kind"`
+	Name       string `json:"name"`
+	Controller *bool  `json:"controller"`
+}
+
+// KubePod is what the index reads of a pod.
+type KubePod struct {
+	Metadata ObjectMeta `json:"metadata"`
+	Spec     struct {
+		NodeName    string `json:"nodeName"`
+		HostNetwork bool   `json:"hostNetwork"`
+	} `json:"spec"`
+	Status struct {
+		Phase  string      `json:"phase"`
+		PodIP  string      `json:"podIP"`
+		PodIPs []KubePodIP `json:"podIPs"`
+	} `json:"status"`
+}
+
+// KubePodIP is one entry of a pod's status.podIPs.
+type KubePodIP struct {
+	IP string `json:"ip"`
+}
+
+// KubeService is what the index reads of a service.
+type KubeService struct {
+	Metadata ObjectMeta `json:"metadata"`
+	Spec     struct {
+		ClusterIP  string   `json:"clusterIP"`
+		ClusterIPs []string `json:"clusterIPs"`
+	} `json:"spec"`
+}
+
+// KubeEndpointSlice is what the index reads of an EndpointSlice.
+type KubeEndpointSlice struct {
+	Metadata  ObjectMeta         `json:"metadata"`
+	Endpoints []KubeEndpoint     `json:"endpoints"`
+	Ports     []KubeEndpointPort `json:"ports"`
+}
+
+// KubeEndpointPort is one port of an EndpointSlice.
+type KubeEndpointPort struct {
+	Port *int32 `json:"port"`
+}
+
+// KubeEndpoint is one endpoint of an EndpointSlice.
+type KubeEndpoint struct {
+	Addresses  []string `json:"addresses"`
+	Conditions struct {
+		Ready *bool `json:"ready"`
+	} `json:"conditions"`
+}
+
+// KubeNode is what the index reads of a node.
+type KubeNode struct {
+	Metadata ObjectMeta `json:"metadata"`
+	Status   struct {
+		Addresses []KubeNodeAddress `json:"addresses"`
+	} `json:"status"`
+}
+
+// KubeNodeAddress is one of a node's status addresses.
+type KubeNodeAddress struct {
+	Type    string `json:"type"`
+	Address string `json:"address"`
+}
+
+// KubeOwned is a ReplicaSet or a Job: only whose it is matters.
+type KubeOwned struct {
+	Metadata ObjectMeta `json:"metadata"`
+}
+
+// The values of the API fields read here (k8s.io/api's constants).
+const (
+	podSucceeded         = "Succeeded"
+	podFailed            = "Failed"
+	nodeInternalIP       = "InternalIP"
+	nodeExternalIP       = "ExternalIP"
+	endpointSliceService = "kubernetes.io/service-name"
+)
 
 // PodInfoOf is what the index keeps of a pod.
-func PodInfoOf(p *corev1.Pod) PodInfo {
+func PodInfoOf(p *KubePod) PodInfo {
+	m := &p.Metadata
 	info := PodInfo{
-		UID: string(p.UID), Namespace: p.Namespace, Name: p.Name, Node: p.Spec.NodeName,
-		Owner: ControllerOf(p.OwnerReferences), HostNetwork: p.Spec.HostNetwork,
-		Created: p.CreationTimestamp.Time,
+		UID: m.UID, Namespace: m.Namespace, Name: m.Name, Node: p.Spec.NodeName,
+		Owner: ControllerOf(m.OwnerReferences), HostNetwork: p.Spec.HostNetwork,
+		Created: m.CreationTimestamp,
 	}
 	if info.UID == "" {
-		info.UID = p.Namespace + "/" + p.Name
+		info.UID = m.Namespace + "/" + m.Name
 	}
 	seen := map[netip.Addr]bool{}
 	add := func(s string) {
@@ -33,14 +127,14 @@ func PodInfoOf(p *corev1.Pod) PodInfo {
 		add(ip.IP)
 	}
 	// A finished pod gives its address back.
-	if p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
+	if p.Status.Phase == podSucceeded || p.Status.Phase == podFailed {
 		info.IPs = nil
 	}
 	return info
 }
 
 // ControllerOf is the owner reference marked as controller, else the first one.
-func ControllerOf(refs []metav1.OwnerReference) Owner {
+func ControllerOf(refs []OwnerReference) Owner {
 	for _, r := range refs {
 		if r.Controller != nil && *r.Controller {
 			return Owner{Kind: r.Kind, Name: r.Name}
@@ -54,8 +148,8 @@ func ControllerOf(refs []metav1.OwnerReference) Owner {
 
 // ServiceInfoOf is what the index keeps of a service: its cluster IPs (none for a
 // headless service, whose names come from its EndpointSlices).
-func ServiceInfoOf(s *corev1.Service) ServiceInfo {
-	info := ServiceInfo{Namespace: s.Namespace, Name: s.Name}
+func ServiceInfoOf(s *KubeService) ServiceInfo {
+	info := ServiceInfo{Namespace: s.Metadata.Namespace, Name: s.Metadata.Name}
 	ips := s.Spec.ClusterIPs
 	if len(ips) == 0 && s.Spec.ClusterIP != "" {
 		ips = []string{s.Spec.ClusterIP}
@@ -69,8 +163,9 @@ func ServiceInfoOf(s *corev1.Service) ServiceInfo {
 }
 
 // SliceInfoOf is what the index keeps of an EndpointSlice.
-func SliceInfoOf(s *discoveryv1.EndpointSlice) SliceInfo {
-	info := SliceInfo{Namespace: s.Namespace, Name: s.Name, Service: s.Labels[discoveryv1.LabelServiceName]}
+func SliceInfoOf(s *KubeEndpointSlice) SliceInfo {
+	m := &s.Metadata
+	info := SliceInfo{Namespace: m.Namespace, Name: m.Name, Service: m.Labels[endpointSliceService]}
 	for _, ep := range s.Endpoints {
 		if ep.Conditions.Ready == nil || *ep.Conditions.Ready {
 			info.Ready = true
@@ -90,10 +185,10 @@ func SliceInfoOf(s *discoveryv1.EndpointSlice) SliceInfo {
 }
 
 // NodeAddrsOf is a node's internal and external addresses.
-func NodeAddrsOf(n *corev1.Node) []netip.Addr {
+func NodeAddrsOf(addrs []KubeNodeAddress) []netip.Addr {
 	var out []netip.Addr
-	for _, a := range n.Status.Addresses {
-		if a.Type != corev1.NodeInternalIP && a.Type != corev1.NodeExternalIP {
+	for _, a := range addrs {
+		if a.Type != nodeInternalIP && a.Type != nodeExternalIP {
 			continue
 		}
 		if ip, err := netip.ParseAddr(a.Address); err == nil {

@@ -8,11 +8,6 @@ import (
 	"io"
 	"os"
 	"strings"
-
-	appsv1 "k8s.io/api/apps/v1"
-	batchv1 "k8s.io/api/batch/v1"
-	corev1 "k8s.io/api/core/v1"
-	discoveryv1 "k8s.io/api/discovery/v1"
 )
 
 // LoadSnapshot reads the output of
@@ -84,41 +79,36 @@ func (c *Cluster) addObject(raw json.RawMessage) error {
 	}
 	switch o.Kind {
 	case "Pod":
-		var p corev1.Pod
+		var p KubePod
 		if err := decode(&p); err != nil {
 			return err
 		}
 		c.SetPod(PodInfoOf(&p))
 	case "Service":
-		var s corev1.Service
+		var s KubeService
 		if err := decode(&s); err != nil {
 			return err
 		}
 		c.SetService(ServiceInfoOf(&s))
 	case "EndpointSlice":
-		var s discoveryv1.EndpointSlice
+		var s KubeEndpointSlice
 		if err := decode(&s); err != nil {
 			return err
 		}
 		c.SetSlice(SliceInfoOf(&s))
 	case "Node":
-		var n corev1.Node
+		var n KubeNode
 		if err := decode(&n); err != nil {
 			return err
 		}
-		c.SetNode(n.Name, NodeAddrsOf(&n))
-	case "ReplicaSet":
-		var rs appsv1.ReplicaSet
-		if err := decode(&rs); err != nil {
+		c.SetNode(n.Metadata.Name, NodeAddrsOf(n.Status.Addresses))
+	case KindReplicaSet, KindJob:
+		var owned KubeOwned
+		if err := decode(&owned); err != nil {
 			return err
 		}
-		c.SetOwner(rs.Namespace, KindReplicaSet, rs.Name, ControllerOf(rs.OwnerReferences))
-	case "Job":
-		var j batchv1.Job
-		if err := decode(&j); err != nil {
-			return err
-		}
-		c.SetOwner(j.Namespace, KindJob, j.Name, ControllerOf(j.OwnerReferences))
+		m := &owned.Metadata
+		c.SetOwner(m.Namespace, o.Kind, m.Name, ControllerOf(m.OwnerReferences))
 	}
 	return nil
 }

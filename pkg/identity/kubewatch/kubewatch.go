@@ -159,7 +159,7 @@ type podEntry struct {
 func newPodEntry(p *corev1.Pod) *podEntry {
 	return &podEntry{
 		ObjectMeta: metav1.ObjectMeta{Name: p.Name, Namespace: p.Namespace, UID: p.UID, ResourceVersion: p.ResourceVersion},
-		info:       identity.PodInfoOf(p),
+		info:       identity.PodInfoOf(kubePod(p)),
 	}
 }
 
@@ -176,19 +176,19 @@ func (p *podEntry) DeepCopyObject() runtime.Object {
 
 func onService(c *identity.Cluster, o any) {
 	if s, ok := o.(*corev1.Service); ok {
-		c.SetService(identity.ServiceInfoOf(s))
+		c.SetService(identity.ServiceInfoOf(kubeService(s)))
 	}
 }
 
 func onSlice(c *identity.Cluster, o any) {
 	if s, ok := o.(*discoveryv1.EndpointSlice); ok {
-		c.SetSlice(identity.SliceInfoOf(s))
+		c.SetSlice(identity.SliceInfoOf(kubeSlice(s)))
 	}
 }
 
 func onNode(c *identity.Cluster, o any) {
 	if n, ok := o.(*corev1.Node); ok {
-		c.SetNode(n.Name, identity.NodeAddrsOf(n))
+		c.SetNode(n.Name, identity.NodeAddrsOf(nodeAddresses(n)))
 	}
 }
 
@@ -196,7 +196,7 @@ func onNode(c *identity.Cluster, o any) {
 func ownerHandler(c *identity.Cluster, kind string) cache.ResourceEventHandlerFuncs {
 	set := func(o any) {
 		if m, ok := o.(metav1.Object); ok {
-			c.SetOwner(m.GetNamespace(), kind, m.GetName(), identity.ControllerOf(m.GetOwnerReferences()))
+			c.SetOwner(m.GetNamespace(), kind, m.GetName(), identity.ControllerOf(ownerRefs(m.GetOwnerReferences())))
 		}
 	}
 	return cache.ResourceEventHandlerFuncs{
@@ -208,6 +208,59 @@ func ownerHandler(c *identity.Cluster, kind string) cache.ResourceEventHandlerFu
 			}
 		},
 	}
+}
+
+// The API's objects as identity reads them: the same fields a kubectl dump gives
+// identity.LoadSnapshot, copied out of the API's Go types.
+
+func objectMeta(m *metav1.ObjectMeta) identity.ObjectMeta {
+	return identity.ObjectMeta{Name: m.Name, Namespace: m.Namespace, UID: string(m.UID), Labels: m.Labels,
+		OwnerReferences: ownerRefs(m.OwnerReferences), CreationTimestamp: m.CreationTimestamp.Time}
+}
+
+func ownerRefs(refs []metav1.OwnerReference) []identity.OwnerReference {
+	out := make([]identity.OwnerReference, len(refs))
+	for i, r := range refs {
+		out[i] = identity.OwnerReference{Kind: r.Kind, Name: r.Name, Controller: r.Controller}
+	}
+	return out
+}
+
+func kubePod(p *corev1.Pod) *identity.KubePod {
+	k := &identity.KubePod{Metadata: objectMeta(&p.ObjectMeta)}
+	k.Spec.NodeName, k.Spec.HostNetwork = p.Spec.NodeName, p.Spec.HostNetwork
+	k.Status.Phase, k.Status.PodIP = string(p.Status.Phase), p.Status.PodIP
+	for _, ip := range p.Status.PodIPs {
+		k.Status.PodIPs = append(k.Status.PodIPs, identity.KubePodIP{IP: ip.IP})
+	}
+	return k
+}
+
+func kubeService(s *corev1.Service) *identity.KubeService {
+	k := &identity.KubeService{Metadata: objectMeta(&s.ObjectMeta)}
+	k.Spec.ClusterIP, k.Spec.ClusterIPs = s.Spec.ClusterIP, s.Spec.ClusterIPs
+	return k
+}
+
+func kubeSlice(s *discoveryv1.EndpointSlice) *identity.KubeEndpointSlice {
+	k := &identity.KubeEndpointSlice{Metadata: objectMeta(&s.ObjectMeta)}
+	for _, ep := range s.Endpoints {
+		e := identity.KubeEndpoint{Addresses: ep.Addresses}
+		e.Conditions.Ready = ep.Conditions.Ready
+		k.Endpoints = append(k.Endpoints, e)
+	}
+	for _, p := range s.Ports {
+		k.Ports = append(k.Ports, identity.KubeEndpointPort{Port: p.Port})
+	}
+	return k
+}
+
+func nodeAddresses(n *corev1.Node) []identity.KubeNodeAddress {
+	out := make([]identity.KubeNodeAddress, len(n.Status.Addresses))
+	for i, a := range n.Status.Addresses {
+		out[i] = identity.KubeNodeAddress{Type: string(a.Type), Address: a.Address}
+	}
+	return out
 }
 
 // tombstone unwraps the final state of an object whose deletion a re-list found.

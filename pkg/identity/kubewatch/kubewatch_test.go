@@ -2,7 +2,10 @@ package kubewatch_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -109,6 +112,24 @@ func TestInformersRealAPIServer(t *testing.T) {
 		t.Errorf("node-a counts a flow to a server on node-b (%s)", why)
 	}
 
+	// A kubectl-style dump of the same objects, read as analyze --k8s-snapshot reads
+	// it (without the API's Go types), names every end as the informers do.
+	dump := filepath.Join(t.TempDir(), "dump.json")
+	if err := os.WriteFile(dump, kubectlDump(ctx, t, admin), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	snap, err := identity.LoadSnapshot(dump)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ap := range []string{"10.42.1.10:8080", "10.42.2.20:5432", "10.42.2.30:1", "10.42.1.40:1", "192.168.50.1:9100", "192.168.50.2:22", svc.Spec.ClusterIP + ":5432", "10.9.9.9:1"} {
+		got, gotOK := snap.Resolve(netip.MustParseAddrPort(ap), now)
+		want, wantOK := c.Resolve(netip.MustParseAddrPort(ap), now)
+		if got != want || gotOK != wantOK {
+			t.Errorf("%s: the dump names it %+v (%v), the informers %+v (%v)", ap, got, gotOK, want, wantOK)
+		}
+	}
+
 	// The web pod dies and its address goes to a new pod of another workload.
 	before := time.Now()
 	time.Sleep(1100 * time.Millisecond) // creation timestamps have second precision
@@ -167,4 +188,47 @@ func collectorGauge(t *testing.T, reg *prometheus.Registry, name string) prometh
 	}
 	t.Fatalf("no %s", name)
 	return nil
+}
+
+// kubectlDump is what `kubectl get pods,services,endpointslices,replicasets,jobs,nodes
+// -A -o json` prints for the API server's objects: one List, each item with its kind.
+func kubectlDump(ctx context.Context, t *testing.T, cs kubernetes.Interface) []byte {
+	t.Helper()
+	var items []any
+	add := func(kind string, list any, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, err := json.Marshal(list)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var l struct{ Items []map[string]any }
+		if err := json.Unmarshal(raw, &l); err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range l.Items {
+			it["kind"] = kind
+			items = append(items, it)
+		}
+	}
+	all := metav1.ListOptions{}
+	pods, err := cs.CoreV1().Pods("").List(ctx, all)
+	add("Pod", pods, err)
+	svcs, err := cs.CoreV1().Services("").List(ctx, all)
+	add("Service", svcs, err)
+	slices, err := cs.DiscoveryV1().EndpointSlices("").List(ctx, all)
+	add("EndpointSlice", slices, err)
+	rss, err := cs.AppsV1().ReplicaSets("").List(ctx, all)
+	add("ReplicaSet", rss, err)
+	jobs, err := cs.BatchV1().Jobs("").List(ctx, all)
+	add("Job", jobs, err)
+	nodes, err := cs.CoreV1().Nodes().List(ctx, all)
+	add("Node", nodes, err)
+	out, err := json.Marshal(map[string]any{"apiVersion": "v1", "kind": "List", "items": items})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
