@@ -117,14 +117,17 @@ func (s *Stats) Add(o Stats) {
 //
 // A Table is not safe for concurrent use: one goroutine owns it.
 type Table struct {
-	cfg      Config
-	flows    map[Key]*Flow
-	head     *Flow // most recently seen
-	tail     *Flow // least recently seen
-	spare    []*Flow
-	pool     bufPool
-	cls      classify.Classifier
-	sink     func(*Record)
+	cfg   Config
+	flows map[Key]*Flow
+	head  *Flow // most recently seen
+	tail  *Flow // least recently seen
+	spare []*Flow
+	pool  bufPool
+	cls   classify.Classifier
+	sink  func(*Record)
+	// rec is the record handed to sink and OnDecide, valid during the call: one per
+	// table, not one allocation per flow (a flood finishes a million).
+	rec      Record
 	now      int64
 	nextScan int64
 	stats    Stats
@@ -421,8 +424,8 @@ func (t *Table) decide(f *Flow, final bool) {
 		f.dir[i].npend = 0
 	}
 	if t.cfg.OnDecide != nil {
-		rec := f.record()
-		t.cfg.OnDecide(&rec)
+		t.rec = f.record()
+		t.cfg.OnDecide(&t.rec)
 	}
 }
 
@@ -438,13 +441,13 @@ func (t *Table) finish(f *Flow) {
 	if f.verdict.ParseError != "" {
 		t.stats.ClassifyByReason[f.verdict.ParseError]++
 	}
-	rec := f.record()
+	t.rec = f.record()
 	t.unlink(f)
 	delete(t.flows, f.key)
 	if t.cfg.Shared != nil {
 		t.cfg.Shared.flows.Add(-1)
 	}
-	t.sink(&rec)
+	t.sink(&t.rec)
 	*f = Flow{}
 	t.spare = append(t.spare, f)
 }

@@ -210,12 +210,18 @@ func TestProbeNginx(t *testing.T) {
 		{"ssl_verify_client optional", "optional", ClientCertOptional},
 		{"ssl_verify_client on", "on", ClientCertOptional},
 	}
-	var servers strings.Builder
+	// A port freePort found may be taken again before nginx binds it (other packages'
+	// tests listen on loopback too); nginx then exits, and whatever took the port would
+	// answer the probe. So nginx is only used once it has written its pid file, which
+	// it does after binding every port, and is started again on new ports otherwise.
 	var targets []string
-	for _, tt := range tests {
-		port := freePort(t)
-		targets = append(targets, "127.0.0.1:"+port)
-		fmt.Fprintf(&servers, `  server {
+	for attempt := 1; ; attempt++ {
+		var servers strings.Builder
+		targets = targets[:0]
+		for _, tt := range tests {
+			port := freePort(t)
+			targets = append(targets, "127.0.0.1:"+port)
+			fmt.Fprintf(&servers, `  server {
     listen 127.0.0.1:%s ssl;
     ssl_certificate %s;
     ssl_certificate_key %s;
@@ -225,17 +231,23 @@ func TestProbeNginx(t *testing.T) {
     location / { return 200 "ok\n"; }
   }
 `, port, certFile, keyFile, certFile, tt.verify)
+		}
+		run := filepath.Join(dir, fmt.Sprintf("nginx-%d", attempt))
+		if err := os.MkdirAll(run, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		conf := filepath.Join(run, "nginx.conf")
+		if err := writeFile(conf, nginxtest.Config(run, servers.String())); err != nil {
+			t.Fatal(err)
+		}
+		if startNginx(t, conf, run) {
+			break
+		}
+		if attempt == 3 {
+			errLog, _ := os.ReadFile(filepath.Join(run, "error.log"))
+			t.Fatalf("nginx did not start three times; its last error log:\n%s", errLog)
+		}
 	}
-	conf := filepath.Join(dir, "nginx.conf")
-	body := nginxtest.Config(dir, servers.String())
-	if err := writeFile(conf, body); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command("nginx", "-c", conf, "-p", dir)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	for _, target := range targets {
 		waitListen(t, target)
 	}
@@ -250,6 +262,30 @@ func TestProbeNginx(t *testing.T) {
 		}
 		wantFallbackRejected(t, r, "TLS1.2", alertAnswer)
 	}
+}
+
+// startNginx runs nginx with conf until the test ends and reports whether it came up:
+// its pid file written in dir (after it has bound every port), and not exited.
+func startNginx(t *testing.T, conf, dir string) bool {
+	t.Helper()
+	cmd := exec.Command("nginx", "-c", conf, "-p", dir)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	t.Cleanup(func() { cmd.Process.Kill(); <-exited })
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		select {
+		case <-exited:
+			return false
+		default:
+		}
+		if _, err := os.Stat(filepath.Join(dir, "nginx.pid")); err == nil {
+			return true
+		}
+	}
+	return false
 }
 
 func writeFile(path, body string) error { return os.WriteFile(path, []byte(body), 0o644) }
