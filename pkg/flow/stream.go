@@ -14,8 +14,10 @@ type span struct{ start, end int }
 // its gap when it arrives. The first copy of a byte wins: a retransmission or an
 // overlapping segment never rewrites what was already accepted.
 type stream struct {
-	buf     []byte // len = contiguous prefix; cap reserved from the table's budget
-	pending [maxHoles]span
+	buf []byte // len = contiguous prefix; cap reserved from the table's budget
+	// pending is allocated with the first out-of-order segment, which most
+	// connections never send: inline, the spans were a third of every flow's memory.
+	pending *[maxHoles]span
 	npend   int
 	base    uint32 // sequence number of byte 0
 	started bool   // base is set
@@ -125,6 +127,9 @@ func (s *stream) addPending(n span) bool {
 	}
 	if s.npend == maxHoles {
 		return false
+	}
+	if s.pending == nil {
+		s.pending = new([maxHoles]span)
 	}
 	s.pending[s.npend] = n
 	s.npend++

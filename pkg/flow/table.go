@@ -420,8 +420,7 @@ func (t *Table) decide(f *Flow, final bool) {
 	}
 	for i := range f.dir {
 		t.pool.release(f.dir[i].buf)
-		f.dir[i].buf = nil
-		f.dir[i].npend = 0
+		f.dir[i].buf, f.dir[i].pending, f.dir[i].npend = nil, nil, 0
 	}
 	if t.cfg.OnDecide != nil {
 		t.rec = f.record()
