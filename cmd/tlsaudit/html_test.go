@@ -39,10 +39,10 @@ func gradeRGB(t *testing.T, key string) string {
 // 1.2): what a reader of the JSON would say its weakest class is.
 func expectedGrade(p *report.Pair) string {
 	has := func(versions ...string) bool {
-		return slices.ContainsFunc(versions, func(v string) bool { return p.Versions[v] > 0 })
+		return slices.ContainsFunc(versions, func(v string) bool { return p.Versions.Get(v) > 0 })
 	}
 	switch {
-	case p.Classes["plaintext"] > 0:
+	case p.Classes.Get("plaintext") > 0:
 		return "plaintext"
 	case has("SSL2", "SSL3", "TLS1.0", "TLS1.1", "DTLS1.0"):
 		return "legacy"
@@ -50,7 +50,7 @@ func expectedGrade(p *report.Pair) string {
 		return "tls12"
 	case has("TLS1.3", "DTLS1.3"):
 		return "tls13"
-	case p.Classes["ssh"] > 0 || p.Classes["encrypted"] > 0:
+	case p.Classes.Get("ssh") > 0 || p.Classes.Get("encrypted") > 0:
 		return "encrypted"
 	}
 	return "unknown"

@@ -95,7 +95,7 @@ func TestReportFromPrometheus(t *testing.T) {
 		switch {
 		case !ok:
 			t.Errorf("pair %s missing from the Prometheus report", k)
-		case g.Class != w.Class || !maps.Equal(g.Classes, w.Classes) || !maps.Equal(g.Versions, w.Versions) ||
+		case g.Class != w.Class || !slices.Equal(g.Classes, w.Classes) || !slices.Equal(g.Versions, w.Versions) ||
 			g.Flows != w.Flows || g.Bytes != w.Bytes || !slices.Equal(g.Violations, w.Violations) || g.Internal != w.Internal:
 			t.Errorf("pair %s from Prometheus:\n %+v\nfrom the capture:\n %+v", k, g, w)
 		}

@@ -108,8 +108,8 @@ type Pair struct {
 	Port       uint16         `json:"port"`
 	Internal   bool           `json:"internal"`
 	Class      string         `json:"class"` // the worst class among its flows
-	Classes    map[string]int `json:"classes"`
-	Versions   map[string]int `json:"tls_versions"`
+	Classes    Counts         `json:"classes"`
+	Versions   Counts         `json:"tls_versions"`
 	Apps       []string       `json:"app_protocols"`
 	SNIs       []string       `json:"snis"`
 	Flows      int            `json:"flows"`
@@ -394,16 +394,16 @@ func (b *Builder) aggregate(f *Flow) {
 	if p == nil {
 		p = &Pair{
 			Transport: f.Transport, Client: f.pairKey.client, Server: f.pairKey.server, Port: f.pairKey.port,
-			Internal: f.Internal, Class: f.Class, Classes: map[string]int{}, Versions: map[string]int{},
+			Internal: f.Internal, Class: f.Class,
 			Apps: []string{}, SNIs: []string{}, Violations: []string{}, FirstSeen: f.FirstSeen, LastSeen: f.LastSeen,
 		}
 		b.pairs[f.pairKey] = p
 	}
 	p.Flows++
 	p.Bytes += f.Bytes
-	p.Classes[f.Class]++
+	p.Classes.Add(f.Class, 1)
 	if f.TLSVersion != "" {
-		p.Versions[f.TLSVersion]++
+		p.Versions.Add(f.TLSVersion, 1)
 	}
 	if classSeverity[f.Class] > classSeverity[p.Class] {
 		p.Class = f.Class

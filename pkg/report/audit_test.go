@@ -42,7 +42,7 @@ func TestBuildPairsAndViolations(t *testing.T) {
 	if a.Summary.UnknownReasons[classify.ReasonBinary] != 1 {
 		t.Errorf("unknown reasons %v", a.Summary.UnknownReasons)
 	}
-	if p := a.Pairs[0]; p.Class != "plaintext" || p.Flows != 3 || p.Classes["tls"] != 2 || !p.Internal {
+	if p := a.Pairs[0]; p.Class != "plaintext" || p.Flows != 3 || p.Classes.Get("tls") != 2 || !p.Internal {
 		t.Errorf("worst pair first: %+v", p)
 	}
 	kinds := map[string]string{}

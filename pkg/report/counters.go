@@ -44,8 +44,7 @@ func FromCounters(source string, rows []CounterRow, violations []ViolationRow, m
 		p := pairs[k]
 		if p == nil {
 			p = &Pair{
-				Client: client, Server: server, Port: port, Internal: internal, Classes: map[string]int{},
-				Versions: map[string]int{}, Apps: []string{}, SNIs: []string{}, Violations: []string{},
+				Client: client, Server: server, Port: port, Internal: internal, Apps: []string{}, SNIs: []string{}, Violations: []string{},
 			}
 			pairs[k] = p
 			order = append(order, k)
@@ -60,11 +59,11 @@ func FromCounters(source string, rows []CounterRow, violations []ViolationRow, m
 		n := int(r.Flows)
 		p.Flows += n
 		p.Bytes += r.Bytes
-		p.Classes[r.Class] += n
+		p.Classes.Add(r.Class, n)
 		sum.Flows += n
 		sum.Classes[r.Class] += n
 		if r.TLSVersion != "" {
-			p.Versions[r.TLSVersion] += n
+			p.Versions.Add(r.TLSVersion, n)
 			sum.TLSVersions[r.TLSVersion] += n
 		}
 		if p.Class == "" || classSeverity[r.Class] > classSeverity[p.Class] {

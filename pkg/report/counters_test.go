@@ -28,7 +28,7 @@ func TestFromCounters(t *testing.T) {
 		t.Fatalf("%d pairs, want 3: %+v", len(a.Pairs), a.Pairs)
 	}
 	if p := got["shop/web shop/api"]; p.Class != "plaintext" || p.Flows != 4 || p.Bytes != 3100 || !slices.Equal(p.Violations, []string{"plaintext"}) ||
-		!maps.Equal(p.Classes, map[string]int{"tls": 3, "plaintext": 1}) || !maps.Equal(p.Versions, map[string]int{"TLS1.3": 3}) {
+		!maps.Equal(p.Classes.Map(), map[string]int{"tls": 3, "plaintext": 1}) || !maps.Equal(p.Versions.Map(), map[string]int{"TLS1.3": 3}) {
 		t.Errorf("web -> api: %+v", p)
 	}
 	if p := got["shop/api legacy/billing"]; p.Class != "tls" || !slices.Equal(p.Violations, []string{"legacy_tls"}) {

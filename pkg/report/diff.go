@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -215,10 +214,10 @@ var versionRank = func() map[string]int {
 
 // weakestVersion returns the lowest ranked version among a pair's; names it does not
 // know (an unassigned code point, "0x1234") are left out, as a version rank cannot say.
-func weakestVersion(versions map[string]int) (rankedVersion, bool) {
+func weakestVersion(versions Counts) (rankedVersion, bool) {
 	var w rankedVersion
 	found := false
-	for _, name := range slices.Sorted(maps.Keys(versions)) {
+	for _, name := range versions.Names() {
 		r, ok := versionRank[name]
 		if ok && (!found || r < w.rank) {
 			w, found = rankedVersion{name, r}, true
@@ -279,7 +278,7 @@ func pairCells(p *Pair) (class, versions, violations string) {
 	if p == nil {
 		return "-", "-", "-"
 	}
-	return p.Class, dash(strings.Join(slices.Sorted(maps.Keys(p.Versions)), ",")), dash(strings.Join(p.Violations, ","))
+	return p.Class, dash(strings.Join(p.Versions.Names(), ",")), dash(strings.Join(p.Violations, ","))
 }
 
 // arrow renders a before and after cell: "tls -> plaintext", or one value when equal.

@@ -14,9 +14,9 @@ import (
 // violation kinds given.
 func pair(server string, port uint16, class string, versions []string, violations ...string) Pair {
 	p := Pair{Transport: "tcp", Client: "10.0.0.1", Server: server, Port: port, Class: class,
-		Classes: map[string]int{class: 1}, Versions: map[string]int{}, Violations: violations, Flows: 1}
+		Classes: Counts{{Name: class, N: 1}}, Violations: violations, Flows: 1}
 	for _, v := range versions {
-		p.Versions[v]++
+		p.Versions.Add(v, 1)
 	}
 	if p.Violations == nil {
 		p.Violations = []string{}

@@ -84,14 +84,14 @@ func pairGrade(p *Pair, minRank int) string {
 			worst = i
 		}
 	}
-	for c, n := range p.Classes {
-		if n > 0 && c != "tls" {
-			consider(c)
+	for _, c := range p.Classes {
+		if c.N > 0 && c.Name != "tls" {
+			consider(c.Name)
 		}
 	}
-	for v, n := range p.Versions {
-		if n > 0 {
-			consider(v)
+	for _, v := range p.Versions {
+		if v.N > 0 {
+			consider(v.Name)
 		}
 	}
 	return Grades[worst].Key

@@ -74,13 +74,13 @@ func TestPairGrade(t *testing.T) {
 		{"tls without a version says nothing of strength", map[string]int{"tls": 1}, nil, "unknown"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := pairGrade(&Pair{Classes: tc.classes, Versions: tc.versions}, minRank); got != tc.want {
+			if got := pairGrade(&Pair{Classes: countsOf(tc.classes), Versions: countsOf(tc.versions)}, minRank); got != tc.want {
 				t.Errorf("grade %q, want %q", got, tc.want)
 			}
 		})
 	}
 	// A stricter minimum makes TLS 1.2 legacy.
-	if got := pairGrade(&Pair{Classes: map[string]int{"tls": 1}, Versions: map[string]int{"TLS1.2": 1}}, versionRank["TLS1.3"]); got != "legacy" {
+	if got := pairGrade(&Pair{Classes: Counts{{Name: "tls", N: 1}}, Versions: Counts{{Name: "TLS1.2", N: 1}}}, versionRank["TLS1.3"]); got != "legacy" {
 		t.Errorf("TLS1.2 under a TLS1.3 minimum: %q, want legacy", got)
 	}
 }

@@ -77,10 +77,10 @@ func writeTable(w io.Writer, a *Audit) error {
 	for _, p := range a.Pairs {
 		cls := p.Class
 		if len(p.Classes) > 1 {
-			cls = counts(p.Classes)
+			cls = counts(p.Classes.Map())
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n",
-			p.Client, p.Server, p.Port, p.Transport, cls, dash(strings.Join(slices.Sorted(maps.Keys(p.Versions)), ",")),
+			p.Client, p.Server, p.Port, p.Transport, cls, dash(strings.Join(p.Versions.Names(), ",")),
 			dash(strings.Join(p.Apps, ",")), p.Flows, humanBytes(p.Bytes), yesNo(p.Internal), dash(strings.Join(p.SNIs, ",")))
 	}
 	tw.Flush()
@@ -192,10 +192,10 @@ func writeMarkdown(w io.Writer, a *Audit) error {
 	for _, p := range a.Pairs {
 		cls := p.Class
 		if len(p.Classes) > 1 {
-			cls = counts(p.Classes)
+			cls = counts(p.Classes.Map())
 		}
 		bw.printf("| %s | %s | %d | %s | %s | %s | %s | %d | %s | %s | %s |\n", mdCell(p.Client), mdCell(p.Server), p.Port, p.Transport, cls,
-			dash(strings.Join(slices.Sorted(maps.Keys(p.Versions)), ", ")), mdCell(dash(strings.Join(p.Apps, ", "))),
+			dash(strings.Join(p.Versions.Names(), ", ")), mdCell(dash(strings.Join(p.Apps, ", "))),
 			p.Flows, humanBytes(p.Bytes), yesNo(p.Internal), mdCell(dash(strings.Join(p.SNIs, ", "))))
 	}
 	for _, e := range s.Errors {
