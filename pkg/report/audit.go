@@ -102,21 +102,21 @@ type CertJSON struct {
 
 // Pair aggregates the flows from one client to one server port: the unit people act on.
 type Pair struct {
-	Transport  string         `json:"transport"`
-	Client     string         `json:"client"` // workload name when known, else IP
-	Server     string         `json:"server"`
-	Port       uint16         `json:"port"`
-	Internal   bool           `json:"internal"`
-	Class      string         `json:"class"` // the worst class among its flows
-	Classes    Counts         `json:"classes"`
-	Versions   Counts         `json:"tls_versions"`
-	Apps       []string       `json:"app_protocols"`
-	SNIs       []string       `json:"snis"`
-	Flows      int            `json:"flows"`
-	Bytes      uint64         `json:"bytes"`
-	FirstSeen  time.Time      `json:"first_seen"`
-	LastSeen   time.Time      `json:"last_seen"`
-	Violations []string       `json:"violations"`
+	Transport  string    `json:"transport"`
+	Client     string    `json:"client"` // workload name when known, else IP
+	Server     string    `json:"server"`
+	Port       uint16    `json:"port"`
+	Internal   bool      `json:"internal"`
+	Class      string    `json:"class"` // the worst class among its flows
+	Classes    Counts    `json:"classes"`
+	Versions   Counts    `json:"tls_versions"`
+	Apps       []string  `json:"app_protocols"`
+	SNIs       []string  `json:"snis"`
+	Flows      int       `json:"flows"`
+	Bytes      uint64    `json:"bytes"`
+	FirstSeen  time.Time `json:"first_seen"`
+	LastSeen   time.Time `json:"last_seen"`
+	Violations []string  `json:"violations"`
 }
 
 // Violation is an internal pair that breaks the policy, with one flow as evidence.
