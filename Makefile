@@ -32,10 +32,12 @@ test:
 
 # Benchmarks: parsers, flow table, kernel program (root), and analyze over a generated
 # multi-hundred-MB capture with the same file through tshark in the same run, for a
-# ratio. TLSAUDIT_BENCH_MB sizes the capture (default 300).
+# ratio (TLSAUDIT_BENCH_MB sizes the capture, default 300); then bench-compare, the
+# command line beside its peers (BENCHMARKS.md).
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./pkg/...
 	$(GO) test -run '^$$' -bench 'BenchmarkAnalyze$$|BenchmarkTshark' -benchtime 2x -timeout 60m ./cmd/tlsaudit
+	bash scripts/bench-compare.sh
 
 # tlsaudit analyze beside ndpiReader, tshark, tcpdump -r and cat on one generated corpus,
 # paired rounds; writes BENCHMARKS.md (needs time, libndpi-bin, tshark, tcpdump).
