@@ -130,7 +130,7 @@ func (p *pcapRecords) need(n int) ([]byte, error) {
 		return p.block[p.start : p.start+n], nil
 	}
 	for p.end-p.start < n && p.eof == nil {
-		p.advance()
+		p.advance(n)
 	}
 	if p.end-p.start >= n {
 		return p.block[p.start : p.start+n], nil
@@ -141,33 +141,39 @@ func (p *pcapRecords) need(n int) ([]byte, error) {
 	return nil, p.eof
 }
 
-// advance moves reading to the next block: the unread tail of this one (the start of
-// a record) goes into the headroom in front of the next one's data, or, for a record
-// longer than the headroom, both are joined in a buffer of their own.
-func (p *pcapRecords) advance() {
+// advance moves reading to the next block, for n unread bytes wanted: the unread tail
+// of this one (the start of a record) goes into the headroom in front of the next
+// one's data, or, for a record longer than the headroom, both are gathered in a
+// buffer of its own, sized for the n bytes and the last block's rest at once so that
+// the blocks after are appended to it rather than copied again with everything
+// before them.
+func (p *pcapRecords) advance(n int) {
 	fb := p.src.next()
 	tail := p.block[p.start:p.end]
-	var dst []byte
-	var start, end int
-	if len(tail) <= blockHeadroom {
-		dst, start, end = fb.buf, blockHeadroom-len(tail), blockHeadroom+fb.n
+	data := fb.buf[blockHeadroom : blockHeadroom+fb.n]
+	old, dst, start := p.block, fb.buf, blockHeadroom-len(tail)
+	switch {
+	case len(tail) <= blockHeadroom:
 		copy(dst[start:], tail)
-	} else {
-		dst = make([]byte, len(tail)+fb.n)
-		copy(dst, tail)
-		copy(dst[len(tail):], fb.buf[blockHeadroom:blockHeadroom+fb.n])
-		start, end = 0, len(dst)
+	case p.start == 0 && cap(old) != blockHeadroom+pcapBlockSize && cap(old)-p.end >= len(data):
+		// Still gathering one record in its own buffer: no record was handed out of
+		// it yet, and it has room.
+		dst, start, old = append(old[:p.end], data...), 0, nil
+		p.src.release(fb.buf)
+	default:
+		dst = append(make([]byte, 0, max(n+pcapBlockSize, len(tail)+len(data))), tail...)
+		dst, start = append(dst, data...), 0
 		p.src.release(fb.buf)
 	}
 	p.base += int64(p.start - start)
-	if old := p.block; old != nil {
+	if old != nil {
 		if p.retire != nil {
 			p.retire(old)
 		} else {
 			p.src.release(old)
 		}
 	}
-	p.block, p.start, p.end = dst, start, end
+	p.block, p.start, p.end = dst, start, start+len(tail)+len(data)
 	if fb.err != nil {
 		p.eof = fb.err
 	}

@@ -5,12 +5,17 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync/atomic"
 	"testing"
 	"testing/iotest"
 
 	"github.com/gopacket/gopacket/pcapgo"
 
 	"github.com/tlsaudit/tlsaudit/internal/pcapgen"
+	"github.com/tlsaudit/tlsaudit/pkg/flow"
 )
 
 // comparePcapReaders reads data with pcapRecords and with pcapgo's reader and fails
@@ -160,6 +165,50 @@ func TestPcapRecordLongerThanHeadroom(t *testing.T) {
 			t.Fatalf("after the last record: %v, want io.EOF", err)
 		}
 		r.close()
+	}
+}
+
+// TestPcapLongRecordGatheredOnce: a record of the largest snap length accepted
+// (16 MiB, sixteen blocks) is gathered in one buffer sized for it, not copied again
+// with everything before it at every block: reading it allocates about its own size.
+func TestPcapLongRecordGatheredOnce(t *testing.T) {
+	var b bytes.Buffer
+	b.Write([]byte{0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0})
+	for _, n := range []int{pcapMaxSnap, 60} {
+		rec := make([]byte, 16)
+		binary.LittleEndian.PutUint32(rec[8:], uint32(n))
+		binary.LittleEndian.PutUint32(rec[12:], uint32(n))
+		b.Write(rec)
+		b.Write(bytes.Repeat([]byte{0xab}, n))
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	r, err := newPcapRecords(bytes.NewReader(b.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.close()
+	for _, n := range []int{pcapMaxSnap, 60} {
+		if rec, _, _, err := r.next(); err != nil || len(rec) != n {
+			t.Fatalf("record of %d bytes: %d bytes, %v", n, len(rec), err)
+		}
+	}
+	runtime.ReadMemStats(&after)
+	// The record once, its last block's worth of slack, and the pool's three blocks.
+	if got, limit := after.TotalAlloc-before.TotalAlloc, uint64(pcapMaxSnap+5*(blockHeadroom+pcapBlockSize)); got > limit {
+		t.Errorf("reading a %d MiB record allocated %d MiB, more than %d MiB", pcapMaxSnap>>20, got>>20, limit>>20)
+	}
+
+	// Workers holding blocks: the gathered record's buffer goes to them like a block.
+	path := filepath.Join(t.TempDir(), "long.pcap")
+	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var seen atomic.Int64
+	count := func(*flow.Packet) { seen.Add(1) }
+	err = ReadFileParallel(path, NewDecoder(), []func(*flow.Packet){count, count}, func(_ int64, n uint64) {})
+	if err != nil || seen.Load() != 0 { // the records are not frames: nothing decodes
+		t.Errorf("two workers over the file: %v, %d packets", err, seen.Load())
 	}
 }
 
