@@ -1,3 +1,6 @@
+// Package kubewatch keeps an identity.Cluster current from the Kubernetes API with
+// client-go informers, for the node agent. It is the only part of identity that
+// needs client-go, so the command line without the agent links none of it.
 package kubewatch
 
 import (
